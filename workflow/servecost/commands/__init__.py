@@ -1,0 +1,1 @@
+"""CLI subcommands: argument parsing only; the work is in the library modules."""
