@@ -14,6 +14,7 @@ The arithmetic is in pure functions so it can be tested without a server:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io as _io
@@ -53,13 +54,14 @@ EXTRA_COLUMNS = ["decode_tps_per_stream", "ttft_ms_p50", "requests", "errors"]
 COLUMNS = BASE_COLUMNS + EXTRA_COLUMNS
 
 # Words that are one token each in the common tokenizers (with their leading space).
-_PROMPT_WORDS = (
+_PROMPT_TEXT = (
     "the of and to in is it that was for on are as with his they at be this from have or by one "
     "had not but what all were when we there can an your which their said if do will each about "
     "how up out them then she many some so these would other into has more her two like him see "
     "time could no make than first been its who now people my made over did down only way find use "
     "may water long little very after words called just where most know"
-).split()
+)
+_PROMPT_WORDS = tuple(_PROMPT_TEXT.split())
 # Rough allowance for the instruction sentence and the chat template around the user message.
 _PROMPT_OVERHEAD_TOKENS = 30
 
@@ -385,7 +387,8 @@ def normalize_endpoint(endpoint: str) -> str:
     parts = urlsplit(endpoint.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
-            f"--endpoint must be an http(s) URL like http://127.0.0.1:8080/v1, got {safe_url(endpoint)!r}"
+            "--endpoint must be an http(s) URL like http://127.0.0.1:8080/v1, "
+            f"got {safe_url(endpoint)!r}"
         )
     path = parts.path.rstrip("/")
     if path.endswith("/chat/completions"):
@@ -549,10 +552,9 @@ class _Client:
         with resp:
             if resp.status_code != 200:
                 body = ""
-                try:
+                # The status is the message; the body is a bonus.
+                with contextlib.suppress(Exception):
                     body = resp.raw.read(300, decode_content=True).decode("utf-8", "replace")
-                except Exception:  # noqa: BLE001 - the status is the message; the body is a bonus
-                    pass
                 detail = f": {_short(self.scrub(body))}" if body.strip() else ""
                 return failed(f"HTTP {resp.status_code}{detail}", started)
             lines = (
