@@ -720,3 +720,37 @@ def today() -> str:
 
 def stderr_progress(message: str) -> None:
     print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def row_meta(
+    endpoint: str,
+    model: str,
+    hardware_id: str | None = None,
+    provider: str | None = None,
+    instance_type: str | None = None,
+    model_id: str | None = None,
+    quant: str | None = None,
+    engine: str | None = None,
+    date: str | None = None,
+) -> RowMeta:
+    """The identity columns; the pipeline matches measured rows by hardware, model and quant,
+    so a row that names no hardware would be measured for nothing."""
+    if bool(provider) != bool(instance_type):
+        raise ConfigError(
+            "--provider and --instance go together (e.g. --provider hetzner --instance GEX44)"
+        )
+    if not hardware_id and not provider:
+        raise ConfigError(
+            "name the hardware measured: --hardware-id ID, or --provider P --instance T; "
+            "the pipeline matches measured rows by hardware, model and quant"
+        )
+    return RowMeta(
+        hardware_id=hardware_id or "",
+        provider=provider or "",
+        instance_type=instance_type or "",
+        model_id=model_id or model,
+        quant=(quant or "").lower(),
+        engine=engine or "",
+        date=date or today(),
+        source=default_source(endpoint, model),
+    )
