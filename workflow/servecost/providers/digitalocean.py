@@ -29,12 +29,18 @@ def fetch(client, regions=None) -> dict:
         return ((page.get("links") or {}).get("pages") or {}).get("next")
 
     total = None
-    for page in client.paginate(f"{client.url(PATH)}?page=1&per_page={PER_PAGE}", next_url=next_url):
+    for page in client.paginate(
+        f"{client.url(PATH)}?page=1&per_page={PER_PAGE}", next_url=next_url
+    ):
         if not isinstance(page.get(LIST_KEY), list):
             raise client.error(client.urls[-1], f"response has no {LIST_KEY!r} list")
         items.extend(page[LIST_KEY])
         total = (page.get("meta") or {}).get("total", total)
-    return {LIST_KEY: items, "links": {}, "meta": {"total": total if total is not None else len(items)}}
+    return {
+        LIST_KEY: items,
+        "links": {},
+        "meta": {"total": total if total is not None else len(items)},
+    }
 
 
 def _number(value, *, where: str, field: str, required: bool = True):
@@ -58,7 +64,7 @@ def gpu_model(model: str | None) -> str | None:
     name = str(model)
     for vendor in ("nvidia_", "amd_", "intel_"):
         if name.lower().startswith(vendor):
-            name = name[len(vendor):]
+            name = name[len(vendor) :]
     return name.replace("_", " ").upper()
 
 
@@ -75,8 +81,9 @@ def normalise(body: dict, *, origin: str, regions=None) -> list[dict]:
         if size.get("available") is False or not size.get("regions"):
             continue
         hourly = _number(size.get("price_hourly"), where=where, field="price_hourly")
-        monthly = _number(size.get("price_monthly"), where=where, field="price_monthly",
-                          required=False)
+        monthly = _number(
+            size.get("price_monthly"), where=where, field="price_monthly", required=False
+        )
         memory_mb = _number(size.get("memory"), where=where, field="memory", required=False)
         gpu = size.get("gpu_info") or {}
         count = gpu.get("count")

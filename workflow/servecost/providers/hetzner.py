@@ -38,8 +38,14 @@ def fetch(client, regions=None) -> dict:
             raise client.error(client.urls[-1], f"response has no {LIST_KEY!r} list")
         items.extend(page[LIST_KEY])
     total = len(items)
-    pagination = {"page": 1, "per_page": total, "previous_page": None, "next_page": None,
-                  "last_page": 1, "total_entries": total}
+    pagination = {
+        "page": 1,
+        "per_page": total,
+        "previous_page": None,
+        "next_page": None,
+        "last_page": 1,
+        "total_entries": total,
+    }
     return {LIST_KEY: items, "meta": {"pagination": pagination}}
 
 
@@ -87,7 +93,9 @@ def normalise(body: dict, *, origin: str, regions=None) -> list[dict]:
                 net_h = _decimal(hourly["net"], where=where_loc, field="price_hourly.net")
                 net_m = _decimal(monthly["net"], where=where_loc, field="price_monthly.net")
             except (KeyError, TypeError) as exc:
-                raise DataError(f"{where_loc} field {str(exc)!r}: is required but missing") from None
+                raise DataError(
+                    f"{where_loc} field {str(exc)!r}: is required but missing"
+                ) from None
             vat = None
             if hourly.get("gross") not in (None, "") and net_h > 0:
                 gross_h = _decimal(hourly["gross"], where=where_loc, field="price_hourly.gross")

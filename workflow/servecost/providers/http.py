@@ -57,12 +57,16 @@ def replace_origin(url: str, base_url: str | None) -> str:
         return url
     base = urlsplit(base_url)
     if not base.scheme or not base.netloc:
-        raise FetchError(f"base URL {base_url!r} needs a scheme and a host, e.g. http://127.0.0.1:8080")
+        raise FetchError(
+            f"base URL {base_url!r} needs a scheme and a host, e.g. http://127.0.0.1:8080"
+        )
     parts = urlsplit(url)
     return urlunsplit((base.scheme, base.netloc, parts.path, parts.query, parts.fragment))
 
 
-def make_session(*, retries: int = DEFAULT_RETRIES, backoff: float = DEFAULT_BACKOFF) -> requests.Session:
+def make_session(
+    *, retries: int = DEFAULT_RETRIES, backoff: float = DEFAULT_BACKOFF
+) -> requests.Session:
     retry = _CappedRetry(
         total=retries,
         connect=retries,
@@ -132,12 +136,16 @@ class Client:
             raise self.error(url, f"gave up: the fetch took longer than {self.max_seconds:g} s")
 
     # -- requests --------------------------------------------------------------------------
-    def get(self, url: str, *, params: dict | None = None, stream: bool = False) -> requests.Response:
+    def get(
+        self, url: str, *, params: dict | None = None, stream: bool = False
+    ) -> requests.Response:
         self._check_budget(url)
         try:
             response = self.session.get(url, params=params, timeout=self.timeout, stream=stream)
         except requests.exceptions.Timeout as exc:
-            raise self.error(url, f"timed out after {self.timeout:g} s ({type(exc).__name__})") from None
+            raise self.error(
+                url, f"timed out after {self.timeout:g} s ({type(exc).__name__})"
+            ) from None
         except requests.exceptions.RetryError as exc:
             raise self.error(url, f"gave up after retries: {_reason(exc)}") from None
         except requests.exceptions.ConnectionError as exc:
@@ -154,7 +162,8 @@ class Client:
             if response.status_code in (401, 403):
                 hint = " (check the API token)"
             raise self.error(
-                final_url, f"HTTP {response.status_code} {response.reason or ''}{hint}{detail}".rstrip()
+                final_url,
+                f"HTTP {response.status_code} {response.reason or ''}{hint}{detail}".rstrip(),
             )
         return response
 
@@ -162,9 +171,14 @@ class Client:
         response = self.get(url, params=params)
         final_url = response.url or url
         body = response.content
-        return parse_json_body(body, provider=self.provider, url=final_url, token=self.token,
-                               content_type=response.headers.get("Content-Type", ""),
-                               status=response.status_code)
+        return parse_json_body(
+            body,
+            provider=self.provider,
+            url=final_url,
+            token=self.token,
+            content_type=response.headers.get("Content-Type", ""),
+            status=response.status_code,
+        )
 
     def paginate(
         self,
@@ -230,8 +244,8 @@ class Client:
                 raise self.error(final_url, "empty body")
             if head[:1] == b"<" or b"<html" in head[:512].lower():
                 raise self.error(
-                    final_url, f"got an HTML page instead of {expect.upper()} "
-                    f"(HTTP {response.status_code})"
+                    final_url,
+                    f"got an HTML page instead of {expect.upper()} (HTTP {response.status_code})",
                 )
             if expect == "json" and not state["tail"].rstrip().endswith(b"}"):
                 raise self.error(final_url, "truncated JSON: the body does not end with '}'")
@@ -245,8 +259,15 @@ class Client:
         }
 
 
-def parse_json_body(body: bytes, *, provider: str, url: str, token: str | None = None,
-                    content_type: str = "", status: int | None = None):
+def parse_json_body(
+    body: bytes,
+    *,
+    provider: str,
+    url: str,
+    token: str | None = None,
+    content_type: str = "",
+    status: int | None = None,
+):
     def fail(message: str) -> FetchError:
         return FetchError(redact(f"{provider}: {url}: {message}", [token]))
 

@@ -71,8 +71,6 @@ def normalise(body: dict, *, origin: str, regions=None) -> list[dict]:
             raise DataError(f"{where} field 'price_cents_per_hour': must be finite, got {cents!r}")
         specs = instance_type.get("specs") or {}
         model, count, memory = _gpu(instance_type)
-        if model and model.upper().startswith("RTX "):
-            model = model  # keep vendor naming as published ("RTX A6000")
         arch = "arm64" if model and any(g in model.upper() for g in ARM_GPUS) else "x86_64"
         rows.append(
             {
