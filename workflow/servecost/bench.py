@@ -579,9 +579,16 @@ def _short(text: str, limit: int = 160) -> str:
 
 
 def run_level(client: _Client, concurrency: int, n_requests: int) -> list[RequestResult]:
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="bench") as pool:
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="bench")
+    try:
         futures = [pool.submit(client.run_one) for _ in range(n_requests)]
-        return [f.result() for f in futures]
+        results = [f.result() for f in futures]
+    except BaseException:
+        # Ctrl-C: do not start the queued requests; in-flight ones end at their timeout.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return results
 
 
 def run_bench(
