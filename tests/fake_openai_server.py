@@ -9,6 +9,7 @@ and vLLM. The behaviour is picked by the request's "model":
 - "error-event": 3 tokens, then `data: {"error": ...}`;
 - "drop": 3 tokens, then the connection is closed without finishing the chunked body;
 - "flaky": every second request behaves like "error-event";
+- "stall": 3 tokens, then silence for `hang_s` seconds;
 - "hang": accepts the request, then sends nothing for `hang_s` seconds;
 - "http-500": answers HTTP 500 with a JSON error body.
 """
@@ -134,6 +135,10 @@ class FakeOpenAIServer:
                     delay = due - time.perf_counter()
                     if delay > 0:
                         time.sleep(delay)
+                    if mode == "stall" and i == 3:
+                        server._stop.wait(server.hang_s)
+                        self.close_connection = True
+                        return
                     if mode in ("error-event", "drop") and i == 3:
                         if mode == "drop":
                             self.close_connection = True

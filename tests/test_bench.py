@@ -333,6 +333,13 @@ def test_a_server_that_never_answers_is_reported_within_the_timeout(server):
     assert s.error_messages == {"no response within --timeout 0.5 s": 1}
 
 
+def test_a_stream_that_stalls_is_cut_at_the_timeout(server):
+    t0 = time.monotonic()
+    (s,) = bench.run_bench(settings(server, model="stall", timeout=0.5))
+    assert time.monotonic() - t0 < 1.5
+    assert s.error_messages == {"stream stalled longer than --timeout 0.5 s": 1}
+
+
 def test_unreachable_endpoint_is_one_error_naming_the_url(tmp_path):
     url = f"http://127.0.0.1:{free_port()}/v1"
     with pytest.raises(ServecostError, match=f"cannot reach {url}"):
@@ -435,7 +442,7 @@ def test_cli_unreachable_is_exit_2_one_line(tmp_path, capsys):
     argv = ["bench", "--endpoint", url, "--model", "m", "--hardware-id", "hw"]
     assert main([*argv, "--concurrency", "1", "--out", str(tmp_path / "b.csv")]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and f"cannot reach {url}" in err
+    assert err == f"servecost bench: cannot reach {url}: Connection refused\n"
     assert not (tmp_path / "b.csv").exists()
 
 

@@ -19,6 +19,7 @@ import csv
 import datetime as dt
 import io as _io
 import json
+import re
 import statistics
 import sys
 import threading
@@ -507,7 +508,7 @@ class _Client:
             if isinstance(exc, requests.exceptions.ReadTimeout):
                 return  # something is listening; a slow server is measured, not refused
             raise ServecostError(
-                f"cannot reach {safe_url(self.settings.endpoint)}: {_short(self.scrub(str(exc)))}"
+                f"cannot reach {safe_url(self.settings.endpoint)}: {_reason(self.scrub(str(exc)))}"
             ) from None
         except requests.exceptions.Timeout:
             raise ServecostError(
@@ -571,6 +572,14 @@ class _Client:
                     return failed(f"stream stalled longer than --timeout {s.timeout:g} s", started)
                 return failed(f"stream broken: {_short(self.scrub(text))}", started)
         return request_result(stats, started, s.prompt_tokens)
+
+
+def _reason(text: str) -> str:
+    """'Connection refused' out of urllib3's nested retry message, when it is in there."""
+    match = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text) or re.search(
+        r"(Name or service not known|nodename nor servname|timed out)", text
+    )
+    return match.group(1).strip() if match else _short(text)
 
 
 def _short(text: str, limit: int = 160) -> str:
