@@ -138,3 +138,28 @@ def test_committed_snapshots_use_the_snapshot_column_order():
     assert files, "config/prices/*.csv missing"
     for path in files:
         assert path.read_text().splitlines()[0] == ",".join(SNAPSHOT_COLUMNS), path.name
+
+
+def test_rows_of_a_billing_the_api_cannot_produce_are_kept(tmp_path):
+    prices = tmp_path / "cfg" / "prices"
+    prices.mkdir(parents=True)
+    spot = old_row(
+        "gpu_1x_a100",
+        "us-east-1",
+        "0.4",
+        "",
+        provider="lambda",
+        billing="spot",
+        currency="USD",
+        vat_rate="",
+    )
+    with (prices / "lambda.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=SNAPSHOT_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerow(spot)
+    raw = write_raw(tmp_path, "lambda", "lambda_instance_types_openapi_example.json")
+    result = write_snapshot(normalise_file("lambda", raw), "lambda", config_dir=tmp_path / "cfg")
+    assert (result["added"], result["removed"], result["kept"]) == (2, 0, 1)
+    frame = read_price_csv(result["path"])
+    assert frame["billing"].tolist() == ["on_demand", "spot", "on_demand"]
+    assert frame.loc[1, "source_url"] == spot["source_url"]

@@ -114,7 +114,8 @@ def run_snapshot(args: argparse.Namespace) -> int:
     result = write_snapshot(frame, args.provider, config_dir=args.config_dir)
     print(
         f"{args.provider}: {result['path']}: {result['added']} added, {result['changed']} changed, "
-        f"{result['removed']} removed, {result['unchanged']} unchanged",
+        f"{result['removed']} removed, {result['unchanged']} unchanged"
+        + (f", {result['kept']} kept (billing not in the live API)" if result["kept"] else ""),
         file=sys.stderr,
     )
     return 0

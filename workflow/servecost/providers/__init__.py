@@ -295,9 +295,11 @@ def write_snapshot(
 
     Rows are sorted by the catalog keys and written in the snapshot column order. An offer whose
     values are unchanged keeps its existing source_url/fetched_at/as_of, so `git diff` shows only
-    offers that were added, removed or re-priced. Returns counts of each.
+    offers that were added, removed or re-priced. Existing rows of a billing the live API cannot
+    produce (AWS spot, say) are kept unchanged. Returns counts of each.
     """
-    name = provider_module(provider).NAME
+    module = provider_module(provider)
+    name = module.NAME
     path = Path(config_dir) / "prices" / f"{name}.csv"
     if set(frame["provider"].dropna()) - {name}:
         raise DataError(f"{path}: rows for another provider than {name}")
@@ -308,7 +310,10 @@ def write_snapshot(
             for row in csv.DictReader(handle):
                 old_rows[tuple(row.get(c, "") for c in KEY_COLUMNS)] = row
     compare = [c for c in SNAPSHOT_COLUMNS if c not in PROVENANCE_COLUMNS]
-    counts = {"added": 0, "changed": 0, "unchanged": 0, "removed": 0}
+    counts = {"added": 0, "changed": 0, "unchanged": 0, "removed": 0, "kept": 0}
+    # Rows of a billing the live API cannot produce (e.g. AWS spot) are kept as they are.
+    out_of_scope = {k: r for k, r in old_rows.items() if r.get("billing") not in module.BILLINGS}
+    counts["kept"] = len(out_of_scope)
     keys = set()
     for row in new_rows:
         key = tuple(row[c] for c in KEY_COLUMNS)
@@ -322,7 +327,12 @@ def write_snapshot(
                 row[column] = old.get(column, "")
         else:
             counts["changed"] += 1
-    counts["removed"] = len(set(old_rows) - keys)
+    counts["removed"] = len(set(old_rows) - keys - set(out_of_scope))
+    new_rows += [
+        {c: row.get(c, "") for c in SNAPSHOT_COLUMNS}
+        for key, row in out_of_scope.items()
+        if key not in keys
+    ]
     new_rows.sort(key=lambda r: tuple(r[c] for c in KEY_COLUMNS))
     buffer = _io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=SNAPSHOT_COLUMNS, lineterminator="\n")

@@ -23,6 +23,8 @@ from pathlib import Path
 from servecost.errors import DataError
 
 NAME = "aws"
+# Billings this live source can produce; snapshot rows of other billings are kept.
+BILLINGS = {"on_demand"}
 TOKEN_ENV = None
 ORIGIN = "https://pricing.us-east-1.amazonaws.com"
 OFFER_INDEX = "/offers/v1.0/aws/index.json"

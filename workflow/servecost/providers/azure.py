@@ -17,6 +17,8 @@ import re
 from servecost.errors import DataError
 
 NAME = "azure"
+# Billings this live source can produce; snapshot rows of other billings are kept.
+BILLINGS = {"on_demand", "spot"}
 TOKEN_ENV = None
 ORIGIN = "https://prices.azure.com"
 PATH = "/api/retail/prices"

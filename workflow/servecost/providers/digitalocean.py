@@ -13,6 +13,8 @@ import math
 from servecost.errors import DataError
 
 NAME = "digitalocean"
+# Billings this live source can produce; snapshot rows of other billings are kept.
+BILLINGS = {"on_demand"}
 TOKEN_ENV = "DIGITALOCEAN_TOKEN"
 ORIGIN = "https://api.digitalocean.com"
 PATH = "/v2/sizes"

@@ -12,6 +12,8 @@ from decimal import Decimal, InvalidOperation
 from servecost.errors import DataError
 
 NAME = "hetzner"
+# Billings this live source can produce; snapshot rows of other billings are kept.
+BILLINGS = {"on_demand"}
 TOKEN_ENV = "HCLOUD_TOKEN"
 ORIGIN = "https://api.hetzner.cloud"
 PATH = "/v1/server_types"

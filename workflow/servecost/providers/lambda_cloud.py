@@ -14,6 +14,8 @@ import re
 from servecost.errors import DataError
 
 NAME = "lambda"
+# Billings this live source can produce; snapshot rows of other billings are kept.
+BILLINGS = {"on_demand"}
 TOKEN_ENV = "LAMBDA_API_KEY"
 ORIGIN = "https://cloud.lambdalabs.com"
 PATH = "/api/v1/instance-types"
