@@ -416,8 +416,8 @@ def test_reference_excerpts(tmp_path):
 def test_json_stream_does_not_load_the_whole_file(tmp_path, monkeypatch):
     small, large = tmp_path / "small.json", tmp_path / "large.json"
     write_json(offer_json({**offer_items(), **filler(500)}), small)
-    write_json(offer_json({**offer_items(), **filler(6000)}), large)
-    assert large.stat().st_size > 8 * 1024 * 1024
+    write_json(offer_json({**offer_items(), **filler(3500)}), large)
+    assert large.stat().st_size > 6 * 1024 * 1024
 
     def forbidden(*args, **kwargs):
         raise AssertionError("json.load(s) on the offer file")
@@ -483,7 +483,7 @@ def server():
         srv.stop()
 
 
-def serve_indexes(server, items):
+def serve_indexes(server, items, extra_regions=None):
     server.clear()
     server.expect_request("/offers/v1.0/aws/index.json").respond_with_json(
         {
@@ -498,7 +498,12 @@ def serve_indexes(server, items):
         }
     )
     server.expect_request("/offers/v1.0/aws/AmazonEC2/current/region_index.json").respond_with_json(
-        {"regions": {REGION: {"regionCode": REGION, "currentVersionUrl": OFFER_PATH}}}
+        {
+            "regions": {
+                REGION: {"regionCode": REGION, "currentVersionUrl": OFFER_PATH},
+                **(extra_regions or {}),
+            }
+        }
     )
     document = offer_json(items)
     server.expect_request(OFFER_PATH).respond_with_data(
@@ -546,3 +551,24 @@ def test_fetch_unknown_region_and_html_offer(server, tmp_path):
     with pytest.raises(FetchError, match=r"aws: http://127.*index\.json: got an HTML page"):
         fetch_to_file("aws", tmp_path / "aws.json", regions=[REGION], base_url=base, env={})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_fetch_several_regions_writes_a_manifest(server, tmp_path):
+    other = OFFER_PATH.replace(REGION, "eu-west-1")
+    serve_indexes(server, offer_items(), {"eu-west-1": {"currentVersionUrl": other}})
+    eu = {sku: (json.loads(json.dumps(p)), h, r) for sku, (p, h, r) in offer_items().items()}
+    for p, _, _ in eu.values():
+        p["attributes"]["regionCode"] = "eu-west-1"
+    server.expect_request(other).respond_with_data(json.dumps(offer_json(eu)))
+    raw = tmp_path / "aws.json"
+    base = f"http://127.0.0.1:{server.port}"
+    fetch_to_file("aws", raw, regions=[REGION, "eu-west-1"], base_url=base, env={})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "aws.eu-west-1.json",
+        "aws.json",
+        "aws.meta.json",
+        "aws.us-east-2.json",
+    ]
+    frame = normalise_file("aws", raw)
+    assert sorted(set(frame["region"])) == ["eu-west-1", REGION]
+    assert len(frame) == 2 * len(EXPECTED)
