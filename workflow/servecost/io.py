@@ -20,6 +20,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are ordinary readable files
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -57,3 +58,7 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
 
 def read_parquet(path: str | Path) -> pd.DataFrame:
     return pd.read_parquet(path, engine="pyarrow", dtype_backend="numpy_nullable")
+
+
+def json_load(path: str | Path):
+    return json.loads(Path(path).read_text(encoding="utf-8"))

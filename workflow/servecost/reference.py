@@ -51,11 +51,17 @@ TABLES: dict[str, dict[str, list[str]]] = {
 
 def read_table(name: str, path: str | Path) -> pd.DataFrame:
     """Read a reference CSV; check columns, keys and numbers; errors name file, row and field."""
-    spec = TABLES[name]
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     except (OSError, pd.errors.ParserError) as exc:
         raise DataError(f"{path}: cannot read {name} table: {exc}") from exc
+    return check_table(name, frame, path)
+
+
+def check_table(name: str, frame: pd.DataFrame, path) -> pd.DataFrame:
+    """Validate a table read as strings; numeric columns come back as Float64."""
+    spec = TABLES[name]
+    frame = frame.copy()
     missing = [c for c in spec["columns"] if c not in frame.columns]
     if missing:
         raise DataError(f"{path}: missing column(s) {', '.join(missing)}")

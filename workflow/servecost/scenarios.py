@@ -345,3 +345,40 @@ def finite_or_none(value):
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return None
     return value
+
+
+# ---------------------------------------------------------------- decision map
+
+
+MAP_STRATEGIES = ["scale_out", "optimise", "upgrade_and_optimise", "best_cpu", "best_gpu",
+                  "managed_api"]  # fmt: skip
+
+
+def decision_map(table: pd.DataFrame, workload: dict, hit_rates: list[float],
+                 multipliers: list[float]) -> pd.DataFrame:  # fmt: skip
+    """Cheapest strategy at each (traffic multiplier, cache hit rate): strategies that cache
+    (optimised software) see their load scaled by (1 - h); the others do not."""
+    rows = []
+    for strategy in MAP_STRATEGIES:
+        options = strategy_options(table, strategy, workload)
+        if options.empty:
+            continue
+        picked = table[table["strategy"] == strategy]
+        caches = picked["software"].iloc[0] == "optimised"
+        for h in hit_rates:
+            q = np.array([workload["queries_per_day"] * m for m in multipliers], dtype=float)
+            if "per_query_month" in options:
+                cost = options["per_query_month"].iloc[0] * q
+            else:
+                scaled = options.copy()
+                scaled["k"] = workload.get("peak_to_average", 1.0) * ((1 - h) if caches else 1.0)
+                cost = cm.strategy_cost_curve(scaled, q)
+            for m, c in zip(multipliers, cost, strict=True):
+                rows.append({"strategy": strategy, "traffic_multiplier": m,
+                             "cache_hit_rate": h, "monthly_cost": float(c)})  # fmt: skip
+    frame = pd.DataFrame(rows)
+    frame = frame[np.isfinite(frame["monthly_cost"])]
+    frame["order"] = frame["strategy"].map({s: i for i, s in enumerate(MAP_STRATEGIES)})
+    best = frame.sort_values(["traffic_multiplier", "cache_hit_rate", "monthly_cost", "order"])
+    best = best.drop_duplicates(["traffic_multiplier", "cache_hit_rate"]).drop(columns="order")
+    return best.reset_index(drop=True)

@@ -1,0 +1,38 @@
+# Stage 3: costs for every offer, strategy and traffic point; ROI; break-even; scaling laws.
+
+
+rule costs:
+    input:
+        offers="results/offers.parquet",
+        managed_apis=config["reference"]["managed_apis"] or [],
+    output:
+        costs="results/costs.parquet",
+        roi="results/roi.parquet",
+        break_even="results/break_even.parquet",
+        model_costs="results/model_costs.parquet",
+    params:
+        settings=model_params,
+    log:
+        "results/logs/costs.log",
+    benchmark:
+        "results/benchmarks/costs.tsv"
+    script:
+        "../scripts/costs.py"
+
+
+rule scaling_laws:
+    input:
+        constants=config["reference"]["scaling_laws"],
+        model_costs="results/model_costs.parquet",
+        models=config["reference"]["models"],
+    output:
+        scaling_laws="results/scaling_laws.parquet",
+        quality_cost="results/quality_cost.parquet",
+    params:
+        law=config["scaling_law"],
+    log:
+        "results/logs/scaling_laws.log",
+    benchmark:
+        "results/benchmarks/scaling_laws.tsv"
+    script:
+        "../scripts/scaling_laws.py"

@@ -1,0 +1,65 @@
+# Stage 4: charts (Vega-Lite JSON + PNG), summary and the self-contained HTML report.
+
+
+rule summary:
+    input:
+        catalog="results/catalog.parquet",
+        throughput="results/throughput.parquet",
+        costs="results/costs.parquet",
+        roi="results/roi.parquet",
+        break_even="results/break_even.parquet",
+    output:
+        summary="results/summary.json",
+    params:
+        settings=model_params,
+    log:
+        "results/logs/summary.log",
+    benchmark:
+        "results/benchmarks/summary.tsv"
+    script:
+        "../scripts/summary.py"
+
+
+rule charts:
+    input:
+        throughput="results/throughput.parquet",
+        calibration="results/calibration.parquet",
+        costs="results/costs.parquet",
+        roi="results/roi.parquet",
+        scaling_laws="results/scaling_laws.parquet",
+        quality_cost="results/quality_cost.parquet",
+    output:
+        specs=expand("results/charts/{chart}.vl.json", chart=CHARTS),
+        pngs=expand("results/charts/{chart}.png", chart=CHARTS),
+    params:
+        settings=model_params,
+    log:
+        "results/logs/charts.log",
+    benchmark:
+        "results/benchmarks/charts.tsv"
+    script:
+        "../scripts/charts.py"
+
+
+rule report:
+    input:
+        summary="results/summary.json",
+        specs=expand("results/charts/{chart}.vl.json", chart=CHARTS),
+        catalog="results/catalog.parquet",
+        calibration="results/calibration.parquet",
+        costs="results/costs.parquet",
+        break_even="results/break_even.parquet",
+        provenance=price_provenance,
+        benchmarks=config["reference"]["benchmarks"],
+    output:
+        html="results/report.html",
+        markdown="results/summary.md",
+    params:
+        settings=model_params,
+        prices=config["prices"],
+    log:
+        "results/logs/report.log",
+    benchmark:
+        "results/benchmarks/report.tsv"
+    script:
+        "../scripts/report.py"

@@ -1,0 +1,34 @@
+# Stage 2: throughput per instance type x model x quantisation x concurrency, then offers.
+
+
+rule throughput:
+    input:
+        catalog="results/catalog.parquet",
+        reference=reference_tables,
+    output:
+        throughput="results/throughput.parquet",
+        calibration="results/calibration.parquet",
+    params:
+        settings=model_params,
+    log:
+        "results/logs/throughput.log",
+    benchmark:
+        "results/benchmarks/throughput.tsv"
+    script:
+        "../scripts/throughput.py"
+
+
+rule offers:
+    input:
+        catalog="results/catalog.parquet",
+        throughput="results/throughput.parquet",
+    output:
+        offers="results/offers.parquet",
+    params:
+        settings=model_params,
+    log:
+        "results/logs/offers.log",
+    benchmark:
+        "results/benchmarks/offers.tsv"
+    script:
+        "../scripts/offers.py"

@@ -1,0 +1,10 @@
+from servecost import stages
+from servecost.logs import rule_log
+
+with rule_log(snakemake.log[0]):
+    stages.build_report(
+        dict(snakemake.input.items()),
+        snakemake.config,
+        snakemake.output.html,
+        snakemake.output.markdown,
+    )
