@@ -415,8 +415,8 @@ def test_reference_excerpts(tmp_path):
 
 def test_json_stream_does_not_load_the_whole_file(tmp_path, monkeypatch):
     small, large = tmp_path / "small.json", tmp_path / "large.json"
-    write_json(offer_json({**offer_items(), **filler(500)}), small)
-    write_json(offer_json({**offer_items(), **filler(3500)}), large)
+    write_json(offer_json({**offer_items(), **filler(1200)}), small)
+    write_json(offer_json({**offer_items(), **filler(4000)}), large)
     assert large.stat().st_size > 6 * 1024 * 1024
 
     def forbidden(*args, **kwargs):
@@ -430,9 +430,10 @@ def test_json_stream_does_not_load_the_whole_file(tmp_path, monkeypatch):
         check_expected(normalise_file("aws", path, meta=META))
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
-    # 12x more products, yet the peak stays well under the file size and barely grows
-    assert peaks[1] < large.stat().st_size / 2
-    assert peaks[1] < peaks[0] + 4 * 1024 * 1024
+    # 3x more products, yet the peak (a few read buffers) stays under the file size and does
+    # not grow with it
+    assert peaks[1] < large.stat().st_size
+    assert peaks[1] < peaks[0] + 2 * 1024 * 1024
 
 
 def test_truncated_offer_json_and_csv(tmp_path):
