@@ -237,12 +237,11 @@ def results_from_git(
     )
     targets = [f"results/{name}" for name in REQUIRED_FILES]
     command = [
-        sys.executable, "-m", "snakemake",
+        sys.executable, "-m", "snakemake", *targets,
         "--snakefile", str(work / "Snakefile"),
         "--directory", str(work),
         "--cores", str(cores),
         "--quiet", "rules",
-        *targets,
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k != "SNAKEMAKE_PROFILE"}
     run = subprocess.run(command, capture_output=True, text=True, cwd=work, env=env, check=False)
@@ -465,7 +464,10 @@ def diff_costs(old: pd.DataFrame, new: pd.DataFrame) -> tuple[list[dict], dict]:
                 "old": before,
                 "new": after,
                 "pct": {
-                    metric: pct_change(before and before[metric], after and after[metric])
+                    metric: pct_change(
+                        a[key].get(metric) if key in a else None,
+                        b[key].get(metric) if key in b else None,
+                    )
                     for metric in COST_METRICS
                 },
             }
@@ -479,8 +481,14 @@ def diff_costs(old: pd.DataFrame, new: pd.DataFrame) -> tuple[list[dict], dict]:
     return changes, counts
 
 
-def diff_current(old: dict, new: dict) -> dict:
-    """summary.current before and after: which fields moved, and the monthly cost change."""
+def diff_current(
+    old: dict, new: dict, *, old_row: dict | None = None, new_row: dict | None = None
+) -> dict:
+    """summary.current before and after: which fields moved, and the cost changes in percent.
+
+    summary.json rounds its numbers; `old_row`/`new_row` (the unrounded as_is rows at 1x from
+    costs.parquet), when given, make the percentages exact.
+    """
     before = {f: old.get(f) for f in CURRENT_FIELDS}
     after = {f: new.get(f) for f in CURRENT_FIELDS}
     fields = []
@@ -498,8 +506,22 @@ def diff_current(old: dict, new: dict) -> dict:
         "fields": fields,
         "old": before,
         "new": after,
-        "pct": {m: pct_change(before.get(m), after.get(m)) for m in COST_METRICS},
+        "pct": {
+            m: pct_change((old_row or before).get(m), (new_row or after).get(m))
+            for m in COST_METRICS
+        },
     }
+
+
+def _current_row(costs: pd.DataFrame, current: dict) -> dict | None:
+    """The as_is row at 1x that summary.current was made from, if it is the same offer."""
+    rows = _strategy_rows(costs)
+    rows = rows[(rows["strategy"] == "as_is") & (rows["traffic_multiplier"] == 1.0)]
+    if len(rows) != 1:
+        return None
+    row = rows.iloc[0].to_dict()
+    same = all(_text(row.get(f)) == _text(current.get(f)) for f in OFFER_KEYS[:3])
+    return row if same else None
 
 
 # ---------------------------------------------------------------- recommendations, break-even
@@ -636,7 +658,12 @@ def build_diff(
     recommendation_changes, summary."""
     prices, price_counts = diff_prices(old["catalog"], new["catalog"])
     costs, cost_counts = diff_costs(old["costs"], new["costs"])
-    current = diff_current(old["summary"]["current"], new["summary"]["current"])
+    current = diff_current(
+        old["summary"]["current"],
+        new["summary"]["current"],
+        old_row=_current_row(old["costs"], old["summary"]["current"]),
+        new_row=_current_row(new["costs"], new["summary"]["current"]),
+    )
     recs, rec_counts, moves = diff_recommendations(
         old["summary"],
         new["summary"],
@@ -693,7 +720,7 @@ def summary_line(summary: dict, current: dict) -> str:
     costs = summary["costs"]
     n = costs["changed"] + costs["added"] + costs["removed"]
     if n:
-        parts.append(f"{n} strategy cost{'s' if n != 1 else ''} changed")
+        parts.append(f"{n} strategy row{'s' if n != 1 else ''} changed")
     recs = summary["recommendations"]
     if recs["flipped"]:
         parts.append(
@@ -840,7 +867,7 @@ def sections(diff: dict) -> list[dict]:
                 old, new = current["old"].get(field), current["new"].get(field)
                 if field in METRIC_DIGITS:
                     cells = [fmt_metric(field, old), fmt_metric(field, new)]
-                    pct = fmt_pct(pct_change(old, new)) if field in COST_METRICS else ""
+                    pct = fmt_pct(current["pct"][field]) if field in COST_METRICS else ""
                 else:
                     cells, pct = [_text(old), _text(new)], ""
                 if field in current["fields"]:
@@ -992,7 +1019,7 @@ def _below(value) -> str:
 
 
 def _md_cell(text: str) -> str:
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ") or " "
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
 def _md_inline(text: str) -> str:
