@@ -322,7 +322,7 @@ def best_cost_per_model(offers: pd.DataFrame, config: dict) -> pd.DataFrame:
             capacity = cm.offer_capacity(model_offers, variants, workload)
             traffic = cm.traffic_points([1.0], 2).query("named_multiplier")
             grid = cm.cost_grid(capacity, traffic, workload)
-            grid = grid[grid["feasible"] & grid["provider"].ne(MANAGED)]
+            grid = grid[grid["feasible"] & grid["provider"].ne(MANAGED) & grid["params"].notna()]
             if grid.empty:
                 continue
             best = grid.sort_values(["cost_per_mtok", *cm.OFFER_KEYS]).iloc[0]

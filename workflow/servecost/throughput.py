@@ -299,10 +299,13 @@ def _anchor_on_measurements(grid: pd.DataFrame, benchmarks: pd.DataFrame) -> pd.
         how="left",
     )
     # The single-stream measurement pins eta for this very hardware/model/quant.
+    for column in ("measured_decode_tps", "measured_single_tps", "measured_prefill_tps"):
+        grid[column] = pd.to_numeric(grid[column], errors="coerce").astype(float)
     anchored = grid["measured_single_tps"].notna()
-    roofline = grid["bandwidth_gbps"].astype(float) * GB / grid["weight_bytes"]
-    grid.loc[anchored, "eta_bw"] = (grid.loc[anchored, "measured_single_tps"] / roofline[anchored])
-    grid.loc[anchored, "basis"] = "calibrated"
+    if anchored.any():
+        roofline = grid["bandwidth_gbps"].astype(float) * GB / grid["weight_bytes"]
+        grid.loc[anchored, "eta_bw"] = grid.loc[anchored, "measured_single_tps"] / roofline[anchored]
+        grid.loc[anchored, "basis"] = "calibrated"
     return grid
 
 
