@@ -4,7 +4,6 @@ import copy
 
 import pytest
 import yaml
-
 from servecost.config import load_config, validate_config
 from servecost.errors import ConfigError
 
@@ -55,7 +54,8 @@ def test_custom_offer_needs_price_and_a_rate(good):
     config["custom_offers"] = [{"name": "box", "currency": "USD", "price_month": 7.5}]
     with pytest.raises(ConfigError, match="decode_tps"):
         validate_config(config)
-    config["custom_offers"] = [{"name": "box", "currency": "GBP", "price_month": 7.5,
-                                "decode_tps": 8}]  # fmt: skip
+    config["custom_offers"] = [
+        {"name": "box", "currency": "GBP", "price_month": 7.5, "decode_tps": 8}
+    ]
     with pytest.raises(ConfigError, match="no fx rate for GBP"):
         validate_config(config)

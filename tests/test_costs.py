@@ -5,7 +5,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
 from servecost import costs as cm
 from servecost import scenarios
 
@@ -60,8 +59,12 @@ def test_unit_costs():
 
 def _options(capacity_per_day, price, k=1.0):
     return pd.DataFrame(
-        {"capacity_queries_per_day": [capacity_per_day], "monthly_price": [price], "k": [k],
-         "fixed_instances": [0]}
+        {
+            "capacity_queries_per_day": [capacity_per_day],
+            "monthly_price": [price],
+            "k": [k],
+            "fixed_instances": [0],
+        }
     )
 
 
@@ -127,4 +130,3 @@ def test_cost_grid_instances_and_utilisation():
     assert grid.loc[1.0, "monthly_cost"] == pytest.approx(15.0)
     assert grid.loc[1.0, "utilisation"] == pytest.approx(500 / (2 * 345.6))
     assert bool(grid.loc[1.0, "feasible"])
-

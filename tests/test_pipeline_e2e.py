@@ -25,8 +25,15 @@ CLASSIC = {
     },
     "current": {"provider": "custom", "instance_type": "small-box", "billing": "monthly"},
     "custom_offers": [
-        {"name": "small-box", "price_month": 7.5, "currency": "USD", "decode_tps": 8,
-         "vcpus": 4, "memory_gib": 8, "source": "the classic back-of-envelope"},
+        {
+            "name": "small-box",
+            "price_month": 7.5,
+            "currency": "USD",
+            "decode_tps": 8,
+            "vcpus": 4,
+            "memory_gib": 8,
+            "source": "the classic back-of-envelope",
+        },
         {"name": "big-box", "price_month": 15.0, "currency": "USD", "decode_tps": 14},
         {"name": "tuned-box", "price_month": 7.5, "currency": "USD", "decode_tps": 28},
     ],
@@ -47,9 +54,11 @@ def test_classic_numbers_through_the_pipeline(classic):
     assert current["utilisation"] == pytest.approx(14.4676, abs=1e-3)  # ~1,450%
     assert current["feasible"] is False
     costs = pd.read_parquet(classic / "results" / "costs.parquet")
-    candidates = costs[(costs["strategy"] == "candidate") & (costs["provider"] == "custom")
-                       & (costs["software"] == "baseline")].set_index(
-                           ["instance_type", "traffic_multiplier"])  # fmt: skip
+    candidates = costs[
+        (costs["strategy"] == "candidate")
+        & (costs["provider"] == "custom")
+        & (costs["software"] == "baseline")
+    ].set_index(["instance_type", "traffic_multiplier"])
     assert candidates.loc[("big-box", 1.0), "capacity_queries_per_day"] == pytest.approx(604.8)
     assert candidates.loc[("tuned-box", 1.0), "capacity_queries_per_day"] == pytest.approx(1209.6)
     # 5,000/day on 345.6-per-day boxes: ceil(14.47) = 15 boxes at 7.50.
@@ -63,8 +72,16 @@ def test_classic_numbers_through_the_pipeline(classic):
 
 def test_outputs_exist_and_rerun_is_a_no_op(classic):
     results = classic / "results"
-    for name in ("catalog.parquet", "throughput.parquet", "offers.parquet", "costs.parquet",
-                 "roi.parquet", "summary.json", "summary.md", "report.html"):  # fmt: skip
+    for name in (
+        "catalog.parquet",
+        "throughput.parquet",
+        "offers.parquet",
+        "costs.parquet",
+        "roi.parquet",
+        "summary.json",
+        "summary.md",
+        "report.html",
+    ):
         assert (results / name).stat().st_size > 0, name
     catalog = pd.read_parquet(results / "catalog.parquet")
     assert {"hetzner", "aws", "digitalocean", "azure", "lambda"} <= set(catalog["provider"])

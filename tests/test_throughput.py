@@ -1,9 +1,8 @@
-"""Roofline numbers worked by hand, calibration recovering a known eta, memory fit, measured wins."""
+"""Roofline numbers by hand, calibration recovering a known eta, memory fit, measured wins."""
 
 import numpy as np
 import pandas as pd
 import pytest
-
 from servecost import throughput as tp
 
 GB = 1e9
@@ -40,9 +39,14 @@ def test_threads_physical_cores():
 
 def _tables(eta=0.3, sizes=(1.0, 2.0, 4.0)):
     hardware = pd.DataFrame(
-        {"hardware_id": ["box"], "kind": ["cpu"], "hw_class": ["test-class"],
-         "mem_bandwidth_gbps": [100.0], "peak_fp16_tflops": [np.nan]}
-    )  # fmt: skip
+        {
+            "hardware_id": ["box"],
+            "kind": ["cpu"],
+            "hw_class": ["test-class"],
+            "mem_bandwidth_gbps": [100.0],
+            "peak_fp16_tflops": [np.nan],
+        }
+    )
     models = pd.DataFrame(
         {"model_id": [f"m{i}" for i in range(len(sizes))], "params": [s * 1e9 for s in sizes]}
     )
@@ -75,16 +79,30 @@ def test_calibration_recovers_known_eta():
 
 def _profile(memory_gib, bandwidth=600.0, kind="gpu"):
     return pd.DataFrame(
-        {"provider": ["p"], "instance_type": ["i"], "hardware_id": ["hw"], "hardware_basis": ["gpu"],
-         "kind": [kind], "hw_class": ["none"], "bandwidth_gbps": [bandwidth],
-         "usable_memory_gib": [memory_gib], "threads": [np.nan], "peak_flops": [125e12]}
-    )  # fmt: skip
+        {
+            "provider": ["p"],
+            "instance_type": ["i"],
+            "hardware_id": ["hw"],
+            "hardware_basis": ["gpu"],
+            "kind": [kind],
+            "hw_class": ["none"],
+            "bandwidth_gbps": [bandwidth],
+            "usable_memory_gib": [memory_gib],
+            "threads": [np.nan],
+            "peak_flops": [125e12],
+        }
+    )
 
 
 MODELS = pd.DataFrame(
-    {"model_id": ["llama-3.1-8b", "llama-3.1-70b"], "params": [8.03e9, 70.6e9],
-     "layers": [32, 80], "kv_heads": [8, 8], "head_dim": [128, 128]}
-)  # fmt: skip
+    {
+        "model_id": ["llama-3.1-8b", "llama-3.1-70b"],
+        "params": [8.03e9, 70.6e9],
+        "layers": [32, 80],
+        "kv_heads": [8, 8],
+        "head_dim": [128, 128],
+    }
+)
 QUANTS = pd.DataFrame({"quant": ["f16", "q4_k_m"], "bits_per_weight": [16.0, 4.89]})
 NO_BENCH = pd.DataFrame(
     columns=["hardware_id", "model_id", "quant", "test", "concurrency", "tok_s"]
@@ -93,15 +111,30 @@ NO_BENCH = pd.DataFrame(
 
 def _table(profile, benchmarks=NO_BENCH, concurrencies=(1,)):
     calibration = pd.DataFrame(
-        columns=["hw_class", "eta_intercept", "eta_slope", "eta_min", "eta_max", "eta_fl",
-                 "flops_per_thread"]
-    )  # fmt: skip
+        columns=[
+            "hw_class",
+            "eta_intercept",
+            "eta_slope",
+            "eta_min",
+            "eta_max",
+            "eta_fl",
+            "flops_per_thread",
+        ]
+    )
     return tp.throughput_table(
-        profile, MODELS, QUANTS, calibration, benchmarks,
-        model_ids=list(MODELS["model_id"]), quant_ids=["f16", "q4_k_m"],
-        concurrencies=list(concurrencies), context_tokens=2000, kv_cache_bytes=2,
-        runtime_overhead_gib=1.0, latency_floor_tps=5.0,
-    )  # fmt: skip
+        profile,
+        MODELS,
+        QUANTS,
+        calibration,
+        benchmarks,
+        model_ids=list(MODELS["model_id"]),
+        quant_ids=["f16", "q4_k_m"],
+        concurrencies=list(concurrencies),
+        context_tokens=2000,
+        kv_cache_bytes=2,
+        runtime_overhead_gib=1.0,
+        latency_floor_tps=5.0,
+    )
 
 
 def test_memory_fit_70b_f16_rejected_8b_q4_accepted_on_24gb():
@@ -115,9 +148,15 @@ def test_memory_fit_70b_f16_rejected_8b_q4_accepted_on_24gb():
 
 def test_measured_row_wins_over_model():
     bench = pd.DataFrame(
-        {"hardware_id": ["hw"], "model_id": ["llama-3.1-8b"], "quant": ["q4_k_m"],
-         "test": ["decode"], "concurrency": [1], "tok_s": [42.0]}
-    )  # fmt: skip
+        {
+            "hardware_id": ["hw"],
+            "model_id": ["llama-3.1-8b"],
+            "quant": ["q4_k_m"],
+            "test": ["decode"],
+            "concurrency": [1],
+            "tok_s": [42.0],
+        }
+    )
     table = _table(_profile(24.0), bench, concurrencies=(1, 2)).set_index(
         ["model_id", "quant", "concurrency"]
     )

@@ -27,7 +27,16 @@ def price_provenance(wildcards):
 
 def reference_tables(wildcards):
     paths = config["reference"]
-    tables = [paths[name] for name in ("hardware", "offer_hardware", "models", "quantisations", "benchmarks")]
+    tables = [
+        paths[name]
+        for name in (
+            "hardware",
+            "offer_hardware",
+            "models",
+            "quantisations",
+            "benchmarks",
+        )
+    ]
     local = paths.get("local_benchmarks")
     if local and os.path.exists(local):
         tables.append(local)
@@ -36,7 +45,21 @@ def reference_tables(wildcards):
 
 def model_params(wildcards):
     """The config sections the decision engine reads (a change to one reruns it)."""
-    keys = ("workload", "current", "optimisations", "engineering_rate", "custom_offers",
-            "owned_hardware", "electricity", "managed_api", "roi_months", "billing",
-            "report_currency", "fx", "reference", "throughput", "scaling_law")
+    keys = (
+        "workload",
+        "current",
+        "optimisations",
+        "engineering_rate",
+        "custom_offers",
+        "owned_hardware",
+        "electricity",
+        "managed_api",
+        "roi_months",
+        "billing",
+        "report_currency",
+        "fx",
+        "reference",
+        "throughput",
+        "scaling_law",
+    )
     return {key: config.get(key) for key in keys}

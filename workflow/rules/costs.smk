@@ -10,12 +10,14 @@ rule costs:
         roi="results/roi.parquet",
         break_even="results/break_even.parquet",
         model_costs="results/model_costs.parquet",
-    params:
-        settings=model_params,
     log:
         "results/logs/costs.log",
     benchmark:
         "results/benchmarks/costs.tsv"
+    conda:
+        "../envs/servecost.yaml"
+    params:
+        settings=model_params,
     script:
         "../scripts/costs.py"
 
@@ -28,11 +30,13 @@ rule scaling_laws:
     output:
         scaling_laws="results/scaling_laws.parquet",
         quality_cost="results/quality_cost.parquet",
-    params:
-        law=config["scaling_law"],
     log:
         "results/logs/scaling_laws.log",
     benchmark:
         "results/benchmarks/scaling_laws.tsv"
+    conda:
+        "../envs/servecost.yaml"
+    params:
+        law=config["scaling_law"],
     script:
         "../scripts/scaling_laws.py"

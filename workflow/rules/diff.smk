@@ -7,10 +7,6 @@ rule diff:
         summary="results/summary.json",
         costs="results/costs.parquet",
         catalog="results/catalog.parquet",
-    params:
-        baseline=config.get("diff_baseline"),
-        repo=workflow.basedir,
-        break_even_threshold=5.0,
     output:
         md="results/diff.md",
         html="results/diff.html",
@@ -18,5 +14,11 @@ rule diff:
         "results/logs/diff.log",
     benchmark:
         "results/benchmarks/diff.tsv"
+    conda:
+        "../envs/servecost.yaml"
+    params:
+        baseline=config.get("diff_baseline"),
+        repo=workflow.basedir,
+        break_even_threshold=5.0,
     script:
         "../scripts/diff.py"

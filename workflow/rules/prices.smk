@@ -6,12 +6,14 @@ if config["prices"] == "live":
     rule fetch_prices:
         output:
             raw=directory("results/raw/{provider}"),
-        params:
-            settings=provider_settings,
         log:
             "results/logs/fetch/{provider}.log",
         benchmark:
             "results/benchmarks/fetch/{provider}.tsv"
+        conda:
+            "../envs/servecost.yaml"
+        params:
+            settings=provider_settings,
         script:
             "../scripts/fetch_prices.py"
 
@@ -22,12 +24,14 @@ if config["prices"] == "live":
         output:
             prices="results/prices/{provider}.parquet",
             provenance="results/prices/{provider}.provenance.json",
-        params:
-            settings=provider_settings,
         log:
             "results/logs/prices/{provider}.log",
         benchmark:
             "results/benchmarks/prices/{provider}.tsv"
+        conda:
+            "../envs/servecost.yaml"
+        params:
+            settings=provider_settings,
         script:
             "../scripts/live_prices.py"
 
@@ -39,12 +43,14 @@ else:
         output:
             prices="results/prices/{provider}.parquet",
             provenance="results/prices/{provider}.provenance.json",
-        params:
-            settings=provider_settings,
         log:
             "results/logs/prices/{provider}.log",
         benchmark:
             "results/benchmarks/prices/{provider}.tsv"
+        conda:
+            "../envs/servecost.yaml"
+        params:
+            settings=provider_settings,
         script:
             "../scripts/snapshot_prices.py"
 
@@ -54,12 +60,14 @@ rule catalog:
         prices=price_tables,
     output:
         catalog="results/catalog.parquet",
-    params:
-        report_currency=config["report_currency"],
-        fx=config["fx"],
     log:
         "results/logs/catalog.log",
     benchmark:
         "results/benchmarks/catalog.tsv"
+    conda:
+        "../envs/servecost.yaml"
+    params:
+        report_currency=config["report_currency"],
+        fx=config["fx"],
     script:
         "../scripts/catalog.py"

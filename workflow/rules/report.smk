@@ -10,12 +10,14 @@ rule summary:
         break_even="results/break_even.parquet",
     output:
         summary="results/summary.json",
-    params:
-        settings=model_params,
     log:
         "results/logs/summary.log",
     benchmark:
         "results/benchmarks/summary.tsv"
+    conda:
+        "../envs/servecost.yaml"
+    params:
+        settings=model_params,
     script:
         "../scripts/summary.py"
 
@@ -31,12 +33,14 @@ rule charts:
     output:
         specs=expand("results/charts/{chart}.vl.json", chart=CHARTS),
         pngs=expand("results/charts/{chart}.png", chart=CHARTS),
-    params:
-        settings=model_params,
     log:
         "results/logs/charts.log",
     benchmark:
         "results/benchmarks/charts.tsv"
+    conda:
+        "../envs/servecost.yaml"
+    params:
+        settings=model_params,
     script:
         "../scripts/charts.py"
 
@@ -54,12 +58,14 @@ rule report:
     output:
         html="results/report.html",
         markdown="results/summary.md",
-    params:
-        settings=model_params,
-        prices=config["prices"],
     log:
         "results/logs/report.log",
     benchmark:
         "results/benchmarks/report.tsv"
+    conda:
+        "../envs/servecost.yaml"
+    params:
+        settings=model_params,
+        prices=config["prices"],
     script:
         "../scripts/report.py"

@@ -8,12 +8,14 @@ rule throughput:
     output:
         throughput="results/throughput.parquet",
         calibration="results/calibration.parquet",
-    params:
-        settings=model_params,
     log:
         "results/logs/throughput.log",
     benchmark:
         "results/benchmarks/throughput.tsv"
+    conda:
+        "../envs/servecost.yaml"
+    params:
+        settings=model_params,
     script:
         "../scripts/throughput.py"
 
@@ -24,11 +26,13 @@ rule offers:
         throughput="results/throughput.parquet",
     output:
         offers="results/offers.parquet",
-    params:
-        settings=model_params,
     log:
         "results/logs/offers.log",
     benchmark:
         "results/benchmarks/offers.tsv"
+    conda:
+        "../envs/servecost.yaml"
+    params:
+        settings=model_params,
     script:
         "../scripts/offers.py"

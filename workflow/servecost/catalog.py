@@ -130,7 +130,11 @@ def validate_catalog(frame: pd.DataFrame, *, origin: str) -> pd.DataFrame:
     bad_billing = ~rows["billing"].isin(BILLINGS)
     if bad_billing.any():
         position = int(bad_billing.to_numpy().nonzero()[0][0])
-        fail(position, "billing", f"must be one of {sorted(BILLINGS)}, got {rows['billing'][position]!r}")
+        fail(
+            position,
+            "billing",
+            f"must be one of {sorted(BILLINGS)}, got {rows['billing'][position]!r}",
+        )
     arch = rows["arch"].dropna()
     bad_arch = ~arch.isin(ARCHES)
     if bad_arch.any():
@@ -139,13 +143,19 @@ def validate_catalog(frame: pd.DataFrame, *, origin: str) -> pd.DataFrame:
     duplicated = rows.duplicated(KEY_COLUMNS, keep="first")
     if duplicated.any():
         position = int(duplicated.to_numpy().nonzero()[0][0])
-        fail(position, "instance_type", "duplicate offer key (provider, instance_type, region, billing)")
+        fail(
+            position,
+            "instance_type",
+            "duplicate offer key (provider, instance_type, region, billing)",
+        )
     return frame
 
 
 def _row_label(rows: pd.DataFrame, position: int) -> str:
     row = rows.iloc[position]
-    return "/".join(str(row[c]) for c in ("provider", "instance_type", "region") if not pd.isna(row[c]))
+    return "/".join(
+        str(row[c]) for c in ("provider", "instance_type", "region") if not pd.isna(row[c])
+    )
 
 
 def sort_catalog(frame: pd.DataFrame) -> pd.DataFrame:
@@ -190,6 +200,8 @@ def to_report_currency(
 def combine(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """All providers in one frame; a key seen twice across providers is an error."""
     frames = [f for f in frames if len(f)]
-    combined = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CATALOG_COLUMNS)
+    combined = (
+        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CATALOG_COLUMNS)
+    )
     validate_catalog(combined, origin="catalog")
     return sort_catalog(combined)

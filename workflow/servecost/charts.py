@@ -47,8 +47,13 @@ def cost_vs_traffic(curves: pd.DataFrame, currency: str) -> alt.Chart:
         x=alt.X("traffic_multiplier:Q", scale=alt.Scale(type="log"), title="Traffic (x today)"),
         y=alt.Y("monthly_cost:Q", scale=alt.Scale(type="log"), title=f"Monthly cost ({currency})"),
         color=alt.Color("strategy_label:N", sort=STRATEGY_ORDER, title="Strategy"),
-        tooltip=["strategy_label:N", "traffic_multiplier:Q", "offer:N", "instances:Q",
-                 alt.Tooltip("monthly_cost:Q", format=",.2f")],  # fmt: skip
+        tooltip=[
+            "strategy_label:N",
+            "traffic_multiplier:Q",
+            "offer:N",
+            "instances:Q",
+            alt.Tooltip("monthly_cost:Q", format=",.2f"),
+        ],
     )
     lines = base.mark_line(interpolate="step-after")
     points = base.transform_filter(alt.datum.named_multiplier).mark_point(filled=True, size=50)
@@ -79,26 +84,43 @@ def cost_vs_throughput(offers: pd.DataFrame, currency: str) -> alt.Chart:
     )
     provider_param = alt.param(
         name="provider_filter",
-        bind=alt.binding_select(options=[None, *providers], labels=["all", *providers],
-                                name="Provider "),  # fmt: skip
+        bind=alt.binding_select(
+            options=[None, *providers], labels=["all", *providers], name="Provider "
+        ),
         value=None,
     )
-    keep = "(kind_filter == null || datum.kind == kind_filter) && " \
-           "(provider_filter == null || datum.provider == provider_filter)"  # fmt: skip
+    keep = (
+        "(kind_filter == null || datum.kind == kind_filter) && "
+        "(provider_filter == null || datum.provider == provider_filter)"
+    )
     base = alt.Chart(data).encode(
-        x=alt.X("monthly_price:Q", scale=alt.Scale(type="log"), title=f"Monthly price ({currency})"),
+        x=alt.X(
+            "monthly_price:Q", scale=alt.Scale(type="log"), title=f"Monthly price ({currency})"
+        ),
         y=alt.Y("decode_tps:Q", scale=alt.Scale(type="log"), title="Decode tokens/s (best batch)"),
     )
-    points = base.mark_circle(size=60).encode(
-        color=alt.Color("provider:N", sort=providers),
-        shape=alt.Shape("kind:N", sort=kinds),
-        tooltip=["label:N", "provider:N", "kind:N", "basis:N",
-                 alt.Tooltip("monthly_price:Q", format=",.2f"),
-                 alt.Tooltip("decode_tps:Q", format=",.1f"), "concurrency:Q"],  # fmt: skip
-    ).add_params(kind_param, provider_param).transform_filter(keep)
+    points = (
+        base.mark_circle(size=60)
+        .encode(
+            color=alt.Color("provider:N", sort=providers),
+            shape=alt.Shape("kind:N", sort=kinds),
+            tooltip=[
+                "label:N",
+                "provider:N",
+                "kind:N",
+                "basis:N",
+                alt.Tooltip("monthly_price:Q", format=",.2f"),
+                alt.Tooltip("decode_tps:Q", format=",.1f"),
+                "concurrency:Q",
+            ],
+        )
+        .add_params(kind_param, provider_param)
+        .transform_filter(keep)
+    )
     frontier = base.transform_filter(alt.datum.pareto).mark_line(color="#444", strokeDash=[4, 2])
-    current = base.transform_filter(alt.datum.current).mark_point(size=300, color="black",
-                                                                  strokeWidth=2)  # fmt: skip
+    current = base.transform_filter(alt.datum.current).mark_point(
+        size=300, color="black", strokeWidth=2
+    )
     return (frontier + points + current).properties(width=WIDTH, height=HEIGHT)
 
 
@@ -111,11 +133,20 @@ def cost_per_mtok_by_offer(offers: pd.DataFrame, currency: str, top: int = 25) -
         .encode(
             x=alt.X("cost_per_mtok:Q", title=f"Cost per 1M tokens ({currency})"),
             y=alt.Y("label:N", sort=list(data["label"]), title=None),
-            color=alt.Color("kind:N", scale=alt.Scale(domain=["cpu", "gpu", "api"],
-                                                      range=["#4c78a8", "#e45756", "#54a24b"])),
-            tooltip=["label:N", "kind:N", "instances:Q", "basis:N",
-                     alt.Tooltip("cost_per_mtok:Q", format=",.4f")],
-        )  # fmt: skip
+            color=alt.Color(
+                "kind:N",
+                scale=alt.Scale(
+                    domain=["cpu", "gpu", "api"], range=["#4c78a8", "#e45756", "#54a24b"]
+                ),
+            ),
+            tooltip=[
+                "label:N",
+                "kind:N",
+                "instances:Q",
+                "basis:N",
+                alt.Tooltip("cost_per_mtok:Q", format=",.4f"),
+            ],
+        )
         .properties(width=WIDTH, height=max(120, 14 * len(data)))
     )
 
@@ -153,11 +184,16 @@ def decision_map(cells: pd.DataFrame, current_hit_rate: float) -> alt.Chart:
     )
     cells_layer = base.mark_rect().encode(
         color=alt.Color("strategy_label:N", sort=STRATEGY_ORDER, title="Cheapest"),
-        tooltip=["traffic:O", "hit_rate:O", "strategy_label:N",
-                 alt.Tooltip("monthly_cost:Q", format=",.2f")],  # fmt: skip
+        tooltip=[
+            "traffic:O",
+            "hit_rate:O",
+            "strategy_label:N",
+            alt.Tooltip("monthly_cost:Q", format=",.2f"),
+        ],
     )
-    marker = base.transform_filter(alt.datum.current).mark_point(size=200, color="black",
-                                                                 shape="circle")  # fmt: skip
+    marker = base.transform_filter(alt.datum.current).mark_point(
+        size=200, color="black", shape="circle"
+    )
     return (cells_layer + marker).properties(width=WIDTH, height=HEIGHT)
 
 
@@ -172,35 +208,64 @@ def throughput_vs_batch(rows: pd.DataFrame, latency_floor: float) -> alt.Chart:
     data["measure"] = data["measure"].map(
         {"decode_tps": "aggregate", "decode_tps_per_stream": "per stream"}
     )
-    lines = alt.Chart(data).mark_line(point=True).encode(
-        x=alt.X("concurrency:Q", scale=alt.Scale(type="log", base=2), title="Batch size"),
-        y=alt.Y("tokens_per_second:Q", scale=alt.Scale(type="log"), title="Decode tokens/s"),
-        color=alt.Color("label:N", title="Offer"),
-        strokeDash=alt.StrokeDash("measure:N", title="Measure"),
-        tooltip=["label:N", "measure:N", "concurrency:Q",
-                 alt.Tooltip("tokens_per_second:Q", format=",.1f")],  # fmt: skip
+    lines = (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("concurrency:Q", scale=alt.Scale(type="log", base=2), title="Batch size"),
+            y=alt.Y("tokens_per_second:Q", scale=alt.Scale(type="log"), title="Decode tokens/s"),
+            color=alt.Color("label:N", title="Offer"),
+            strokeDash=alt.StrokeDash("measure:N", title="Measure"),
+            tooltip=[
+                "label:N",
+                "measure:N",
+                "concurrency:Q",
+                alt.Tooltip("tokens_per_second:Q", format=",.1f"),
+            ],
+        )
     )
-    floor = alt.Chart(pd.DataFrame({"floor": [latency_floor]})).mark_rule(
-        strokeDash=[6, 3], color="gray"
-    ).encode(y="floor:Q")
+    floor = (
+        alt.Chart(pd.DataFrame({"floor": [latency_floor]}))
+        .mark_rule(strokeDash=[6, 3], color="gray")
+        .encode(y="floor:Q")
+    )
     return (lines + floor).properties(width=WIDTH, height=HEIGHT)
 
 
 def scaling_laws(curve: pd.DataFrame, quality: pd.DataFrame, currency: str) -> alt.HConcatChart:
     curve = curve[["params", "chinchilla_loss"]]
     quality = quality[["model_id", "params", "predicted_loss", "cost_per_mtok", "instance_type"]]
-    loss = alt.Chart(curve.sort_values("params")).mark_line().encode(
-        x=alt.X("params:Q", scale=alt.Scale(type="log"), title="Parameters"),
-        y=alt.Y("chinchilla_loss:Q", scale=alt.Scale(zero=False), title="Predicted loss (nats)"),
-        tooltip=[alt.Tooltip("params:Q", format=".3s"), alt.Tooltip("chinchilla_loss:Q", format=".3f")],
-    )  # fmt: skip
-    models = alt.Chart(quality.sort_values("params")).mark_point(filled=True).encode(
-        x="params:Q", y="predicted_loss:Q", tooltip=["model_id:N"]
+    loss = (
+        alt.Chart(curve.sort_values("params"))
+        .mark_line()
+        .encode(
+            x=alt.X("params:Q", scale=alt.Scale(type="log"), title="Parameters"),
+            y=alt.Y(
+                "chinchilla_loss:Q", scale=alt.Scale(zero=False), title="Predicted loss (nats)"
+            ),
+            tooltip=[
+                alt.Tooltip("params:Q", format=".3s"),
+                alt.Tooltip("chinchilla_loss:Q", format=".3f"),
+            ],
+        )
     )
-    cost = alt.Chart(quality.sort_values("params")).mark_line(point=True).encode(
-        x=alt.X("params:Q", scale=alt.Scale(type="log"), title="Parameters"),
-        y=alt.Y("cost_per_mtok:Q", title=f"Best cost per 1M tokens ({currency})"),
-        tooltip=["model_id:N", "instance_type:N", alt.Tooltip("cost_per_mtok:Q", format=",.4f")],
+    models = (
+        alt.Chart(quality.sort_values("params"))
+        .mark_point(filled=True)
+        .encode(x="params:Q", y="predicted_loss:Q", tooltip=["model_id:N"])
+    )
+    cost = (
+        alt.Chart(quality.sort_values("params"))
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("params:Q", scale=alt.Scale(type="log"), title="Parameters"),
+            y=alt.Y("cost_per_mtok:Q", title=f"Best cost per 1M tokens ({currency})"),
+            tooltip=[
+                "model_id:N",
+                "instance_type:N",
+                alt.Tooltip("cost_per_mtok:Q", format=",.4f"),
+            ],
+        )
     )
     return alt.hconcat(
         (loss + models).properties(width=WIDTH // 2, height=HEIGHT),
@@ -213,16 +278,27 @@ def calibration(rows: pd.DataFrame) -> alt.Chart:
     data = rows.sort_values(["hw_class", "hardware_id", "model_id"])
     top = float(max(data["tok_s"].max(), data["predicted_tps"].max()))
     scale = alt.Scale(type="log", domain=[1, top * 1.2])
-    points = alt.Chart(data).mark_circle(size=30, opacity=0.7).encode(
-        x=alt.X("tok_s:Q", scale=scale, title="Measured decode tokens/s"),
-        y=alt.Y("predicted_tps:Q", scale=scale, title="Modelled decode tokens/s"),
-        color=alt.Color("hw_class:N", title="Hardware class"),
-        tooltip=["hardware_id:N", "model_id:N", "quant:N", alt.Tooltip("tok_s:Q", format=".1f"),
-                 alt.Tooltip("predicted_tps:Q", format=".1f")],  # fmt: skip
+    points = (
+        alt.Chart(data)
+        .mark_circle(size=30, opacity=0.7)
+        .encode(
+            x=alt.X("tok_s:Q", scale=scale, title="Measured decode tokens/s"),
+            y=alt.Y("predicted_tps:Q", scale=scale, title="Modelled decode tokens/s"),
+            color=alt.Color("hw_class:N", title="Hardware class"),
+            tooltip=[
+                "hardware_id:N",
+                "model_id:N",
+                "quant:N",
+                alt.Tooltip("tok_s:Q", format=".1f"),
+                alt.Tooltip("predicted_tps:Q", format=".1f"),
+            ],
+        )
     )
-    diagonal = alt.Chart(pd.DataFrame({"v": [1.0, top * 1.2]})).mark_line(
-        color="gray", strokeDash=[4, 2]
-    ).encode(x="v:Q", y="v:Q")
+    diagonal = (
+        alt.Chart(pd.DataFrame({"v": [1.0, top * 1.2]}))
+        .mark_line(color="gray", strokeDash=[4, 2])
+        .encode(x="v:Q", y="v:Q")
+    )
     return (diagonal + points).properties(width=WIDTH, height=HEIGHT)
 
 

@@ -60,7 +60,9 @@ def _check_domain(config: dict) -> None:
     names = [o["name"] for o in config.get("custom_offers", []) + config.get("owned_hardware", [])]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise ConfigError(f"custom_offers/owned_hardware: duplicate name(s) {', '.join(duplicates)}")
+        raise ConfigError(
+            f"custom_offers/owned_hardware: duplicate name(s) {', '.join(duplicates)}"
+        )
     for index, offer in enumerate(config.get("custom_offers", [])):
         if "price_month" not in offer:
             raise ConfigError(f"custom_offers[{index}] ({offer['name']}): price_month is required")
@@ -78,7 +80,9 @@ def _check_domain(config: dict) -> None:
                 f"owned_hardware[{index}] ({offer['name']}): give decode_tps or hardware_id"
             )
     currencies = {config["report_currency"], *config.get("fx", {})}
-    for where, currency in [("electricity.currency", config.get("electricity", {}).get("currency"))] + [
+    for where, currency in [
+        ("electricity.currency", config.get("electricity", {}).get("currency"))
+    ] + [
         (f"custom_offers.{o['name']}.currency", o["currency"])
         for o in config.get("custom_offers", []) + config.get("owned_hardware", [])
     ]:

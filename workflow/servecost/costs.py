@@ -82,8 +82,9 @@ def cost_per_million_tokens(cost_query, tokens_per_query):
     return cost_query / tokens_per_query * 1e6
 
 
-def managed_api_monthly(queries_per_day, prompt_tokens, completion_tokens, input_per_mtok,
-                        output_per_mtok):  # fmt: skip
+def managed_api_monthly(
+    queries_per_day, prompt_tokens, completion_tokens, input_per_mtok, output_per_mtok
+):
     per_query = (prompt_tokens * input_per_mtok + completion_tokens * output_per_mtok) / 1e6
     return per_query * queries_per_day * DAYS_PER_MONTH
 
@@ -144,9 +145,7 @@ def offer_capacity(offers: pd.DataFrame, variants: list[dict], workload: dict) -
         prompt, workload["completion_tokens"], grid["prefill_tps"], grid["decode_tps"]
     )
     grid["raw_capacity_per_day"] = raw_capacity_per_day(grid["seconds_per_query"])
-    grid["capacity_queries_per_day"] = (
-        grid["raw_capacity_per_day"] * workload["target_utilisation"]
-    )
+    grid["capacity_queries_per_day"] = grid["raw_capacity_per_day"] * workload["target_utilisation"]
     # Best concurrency per offer and variant: feasible first, then the most capacity.
     grid = grid.sort_values(
         [*OFFER_KEYS, "software", "feasible", "capacity_queries_per_day", "concurrency"],
@@ -184,8 +183,11 @@ def cost_grid(capacity: pd.DataFrame, traffic: pd.DataFrame, workload: dict) -> 
     instances = pd.Series(pd.NA, index=grid.index, dtype="Int64")
     instances[known] = instances_needed(grid.loc[known, "load_per_day"], capacity[known])
     grid["instances"] = instances
-    grid["reason"] = grid["reason"].fillna("").astype(str).where(
-        known, "no throughput figure (hardware row lacks bandwidth)"
+    grid["reason"] = (
+        grid["reason"]
+        .fillna("")
+        .astype(str)
+        .where(known, "no throughput figure (hardware row lacks bandwidth)")
     )
     grid["feasible"] = grid["feasible"].fillna(False).astype(bool) & known
     return finish_costs(grid, workload)
@@ -310,15 +312,19 @@ def strategy_cost_curve(options: pd.DataFrame, q: np.ndarray) -> np.ndarray:
     for option in options.itertuples():
         cost = step_cost(q, option.capacity_queries_per_day, option.monthly_price, option.k)
         if getattr(option, "fixed_instances", 0):
-            cost = np.where(q * option.k <= option.fixed_instances * option.capacity_queries_per_day
-                            * (1 + CEIL_TOLERANCE), option.fixed_instances * option.monthly_price,
-                            np.inf)  # fmt: skip
+            cost = np.where(
+                q * option.k
+                <= option.fixed_instances * option.capacity_queries_per_day * (1 + CEIL_TOLERANCE),
+                option.fixed_instances * option.monthly_price,
+                np.inf,
+            )
         best = np.minimum(best, cost)
     return best
 
 
-def break_even(options_a: pd.DataFrame, options_b: pd.DataFrame, q_low: float,
-               q_high: float) -> dict:  # fmt: skip
+def break_even(
+    options_a: pd.DataFrame, options_b: pd.DataFrame, q_low: float, q_high: float
+) -> dict:
     """The queries/day at which A's cheapest option first becomes cheaper than B's (exact).
 
     Both costs are step functions that change only where some option needs one more instance,

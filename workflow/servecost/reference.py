@@ -37,7 +37,14 @@ TABLES: dict[str, dict[str, list[str]]] = {
         "numeric": ["concurrency", "threads", "tok_s", "model_size_bytes"],
     },
     "managed_apis": {
-        "columns": ["api_id", "model", "input_per_mtok", "output_per_mtok", "currency", "source_url"],
+        "columns": [
+            "api_id",
+            "model",
+            "input_per_mtok",
+            "output_per_mtok",
+            "currency",
+            "source_url",
+        ],
         "key": ["api_id"],
         "numeric": ["input_per_mtok", "output_per_mtok"],
     },

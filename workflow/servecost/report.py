@@ -67,8 +67,14 @@ def headline(summary: dict) -> list[str]:
 
 def three_answers(summary: dict) -> dict:
     current = summary["current"]
-    upgrade = next((b for b in summary["break_even"]
-                    if b["cheaper"] == "upgrade" and b["than"] == "scale_out"), None)  # fmt: skip
+    upgrade = next(
+        (
+            b
+            for b in summary["break_even"]
+            if b["cheaper"] == "upgrade" and b["than"] == "scale_out"
+        ),
+        None,
+    )
     best_today = summary["recommendations"][0] if summary["recommendations"] else None
     return {"current": current, "upgrade_break_even": upgrade, "best_today": best_today}
 
@@ -77,10 +83,14 @@ def report_context(inputs: dict, config: dict) -> dict:
     summary = io.json_load(inputs["summary"])
     specs = {Path(p).name.removesuffix(".vl.json"): io.json_load(p) for p in inputs["specs"]}
     charts = [
-        {"name": name, "caption": caption,
-         "spec": json.dumps(specs[name], sort_keys=True).replace("</", "<\\/")}
-        for name, caption in CHARTS.items() if name in specs
-    ]  # fmt: skip
+        {
+            "name": name,
+            "caption": caption,
+            "spec": json.dumps(specs[name], sort_keys=True).replace("</", "<\\/"),
+        }
+        for name, caption in CHARTS.items()
+        if name in specs
+    ]
     costs_table = io.read_parquet(inputs["costs"])
     named = costs_table[(costs_table["strategy"] != "candidate") & costs_table["named_multiplier"]]
     strategy_rows = [
@@ -105,7 +115,10 @@ def report_context(inputs: dict, config: dict) -> dict:
     benchmarks = pd.read_csv(inputs["benchmarks"], dtype=str)
     benchmark_sources = (
         benchmarks.assign(origin=benchmarks["source"].str.split(r"[ (]", n=1, regex=True).str[0])
-        .groupby("origin").size().sort_values(ascending=False).head(12)
+        .groupby("origin")
+        .size()
+        .sort_values(ascending=False)
+        .head(12)
     )
     catalog = io.read_parquet(inputs["catalog"])
     fx_rows = sorted((code, v["rate"], v["date"], v["source"]) for code, v in config["fx"].items())

@@ -67,7 +67,5 @@ def quality_vs_cost(model_costs: pd.DataFrame, chinchilla: dict) -> pd.DataFrame
     frame = frame.sort_values("params").reset_index(drop=True)
     # Loss falls roughly with log(N) while serving cost grows ~linearly with N: the marginal loss
     # bought per extra dollar shrinks; this column shows it.
-    frame["loss_drop_per_dollar"] = (
-        -frame["predicted_loss"].diff() / frame["cost_per_mtok"].diff()
-    )
+    frame["loss_drop_per_dollar"] = -frame["predicted_loss"].diff() / frame["cost_per_mtok"].diff()
     return frame

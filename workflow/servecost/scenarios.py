@@ -24,8 +24,10 @@ def user_offers(config: dict, fx: dict[str, float]) -> pd.DataFrame:
     rows = []
     electricity = config.get("electricity", {})
     kwh_price = electricity.get("price_per_kwh", 0.0) * fx.get(electricity.get("currency"), 1.0)
-    for provider, offers in ((CUSTOM, config.get("custom_offers", [])),
-                             (OWNED, config.get("owned_hardware", []))):  # fmt: skip
+    for provider, offers in (
+        (CUSTOM, config.get("custom_offers", [])),
+        (OWNED, config.get("owned_hardware", [])),
+    ):
         for offer in offers:
             rate = fx[offer["currency"]]
             one_off = 0.0
@@ -70,8 +72,13 @@ def catalog_offers(catalog: pd.DataFrame, billing: list[str]) -> pd.DataFrame:
 
 def join_offers(priced: pd.DataFrame, throughput: pd.DataFrame) -> pd.DataFrame:
     """offers.parquet: every priced offer x the throughput rows of its instance type."""
-    price_columns = [*KEY_COLUMNS, "monthly_price", "running_cost_month", "one_off_cost",
-                     "price_source"]  # fmt: skip
+    price_columns = [
+        *KEY_COLUMNS,
+        "monthly_price",
+        "running_cost_month",
+        "one_off_cost",
+        "price_source",
+    ]
     spec_columns = ["vcpus", "memory_gib", "arch", "gpu_model", "gpu_count"]
     keep = price_columns + [c for c in spec_columns if c in priced.columns]
     joined = priced[keep].merge(
@@ -86,8 +93,9 @@ def join_offers(priced: pd.DataFrame, throughput: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------- costs
 
 
-def cost_table(offers: pd.DataFrame, config: dict, managed_apis: pd.DataFrame | None,
-               fx: dict[str, float]) -> pd.DataFrame:  # fmt: skip
+def cost_table(
+    offers: pd.DataFrame, config: dict, managed_apis: pd.DataFrame | None, fx: dict[str, float]
+) -> pd.DataFrame:
     """costs.parquet: every offer x software x traffic point (strategy 'candidate'), plus the
     named strategies' picks, plus the managed APIs."""
     workload = config["workload"]
@@ -97,15 +105,16 @@ def cost_table(offers: pd.DataFrame, config: dict, managed_apis: pd.DataFrame | 
     traffic = cm.traffic_points(workload["traffic_multipliers"], workload["curve_points"])
     grid = cm.cost_grid(capacity, traffic, workload)
     if managed_apis is not None and config.get("managed_api", {}).get("enabled", True):
-        grid = pd.concat([grid, managed_api_rows(managed_apis, traffic, workload, fx)],
-                         ignore_index=True)  # fmt: skip
+        grid = pd.concat(
+            [grid, managed_api_rows(managed_apis, traffic, workload, fx)], ignore_index=True
+        )
     strategies = cm.select_strategies(grid, current=config["current"])
     strategies = _refresh_fixed(strategies, workload)
     engineering_rate = config.get("engineering_rate", 0.0)
     table = pd.concat([grid.assign(strategy="candidate"), strategies], ignore_index=True)
-    table["one_off_cost"] = table["one_off_cost"].fillna(0.0) + table[
-        "engineering_hours"
-    ].fillna(0.0) * engineering_rate * (table["strategy"] != "candidate")
+    table["one_off_cost"] = table["one_off_cost"].fillna(0.0) + table["engineering_hours"].fillna(
+        0.0
+    ) * engineering_rate * (table["strategy"] != "candidate")
     order = ["strategy", "traffic_multiplier", *cm.OFFER_KEYS, "software"]
     table["strategy_order"] = table["strategy"].map(
         {s: i for i, s in enumerate(["candidate", *cm.STRATEGIES])}
@@ -123,8 +132,9 @@ def _refresh_fixed(strategies: pd.DataFrame, workload: dict) -> pd.DataFrame:
     return strategies
 
 
-def managed_api_rows(apis: pd.DataFrame, traffic: pd.DataFrame, workload: dict,
-                     fx: dict[str, float]) -> pd.DataFrame:  # fmt: skip
+def managed_api_rows(
+    apis: pd.DataFrame, traffic: pd.DataFrame, workload: dict, fx: dict[str, float]
+) -> pd.DataFrame:
     """Pay-per-token APIs at each traffic point: no instances, no capacity limit."""
     apis = apis[apis["currency"].isin(fx)].copy()
     grid = apis.merge(traffic, how="cross")
@@ -260,8 +270,11 @@ def roi_timeline(table: pd.DataFrame, months: int) -> tuple[pd.DataFrame, dict]:
     rows = []
     t = np.arange(months + 1)
     for pick in picks.itertuples():
-        running = pick.monthly_cost if pick.provider != OWNED else (
-            pick.instances * pick.running_cost_month)  # fmt: skip
+        running = (
+            pick.monthly_cost
+            if pick.provider != OWNED
+            else (pick.instances * pick.running_cost_month)
+        )
         one_off = pick.one_off_cost * (pick.instances if pick.provider == OWNED else 1)
         for month, value in zip(t, one_off + t * running, strict=True):
             rows.append(
@@ -291,13 +304,17 @@ def roi_timeline(table: pd.DataFrame, months: int) -> tuple[pd.DataFrame, dict]:
                 month = None  # cheaper only at first, then more expensive: no lasting payback
             payback[(strategy, multiplier)] = {"baseline": baseline, "payback_month": month}
     roi["payback_month"] = [
-        payback[(s, m)]["payback_month"] for s, m in zip(roi["strategy"], roi["traffic_multiplier"],
-                                                         strict=True)  # fmt: skip
+        payback[(s, m)]["payback_month"]
+        for s, m in zip(roi["strategy"], roi["traffic_multiplier"], strict=True)
     ]
     roi["payback_month"] = roi["payback_month"].astype("Int64")
-    roi["baseline"] = [payback[(s, m)]["baseline"] for s, m in zip(roi["strategy"],
-                       roi["traffic_multiplier"], strict=True)]  # fmt: skip
-    return roi.sort_values(["traffic_multiplier", "strategy", "month"]).reset_index(drop=True), payback
+    roi["baseline"] = [
+        payback[(s, m)]["baseline"]
+        for s, m in zip(roi["strategy"], roi["traffic_multiplier"], strict=True)
+    ]
+    return roi.sort_values(["traffic_multiplier", "strategy", "month"]).reset_index(
+        drop=True
+    ), payback
 
 
 def _roi_baseline(frame: pd.DataFrame) -> str:
@@ -350,12 +367,19 @@ def finite_or_none(value):
 # ---------------------------------------------------------------- decision map
 
 
-MAP_STRATEGIES = ["scale_out", "optimise", "upgrade_and_optimise", "best_cpu", "best_gpu",
-                  "managed_api"]  # fmt: skip
+MAP_STRATEGIES = [
+    "scale_out",
+    "optimise",
+    "upgrade_and_optimise",
+    "best_cpu",
+    "best_gpu",
+    "managed_api",
+]
 
 
-def decision_map(table: pd.DataFrame, workload: dict, hit_rates: list[float],
-                 multipliers: list[float]) -> pd.DataFrame:  # fmt: skip
+def decision_map(
+    table: pd.DataFrame, workload: dict, hit_rates: list[float], multipliers: list[float]
+) -> pd.DataFrame:
     """Cheapest strategy at each (traffic multiplier, cache hit rate): strategies that cache
     (optimised software) see their load scaled by (1 - h); the others do not."""
     rows = []
@@ -374,8 +398,14 @@ def decision_map(table: pd.DataFrame, workload: dict, hit_rates: list[float],
                 scaled["k"] = workload.get("peak_to_average", 1.0) * ((1 - h) if caches else 1.0)
                 cost = cm.strategy_cost_curve(scaled, q)
             for m, c in zip(multipliers, cost, strict=True):
-                rows.append({"strategy": strategy, "traffic_multiplier": m,
-                             "cache_hit_rate": h, "monthly_cost": float(c)})  # fmt: skip
+                rows.append(
+                    {
+                        "strategy": strategy,
+                        "traffic_multiplier": m,
+                        "cache_hit_rate": h,
+                        "monthly_cost": float(c),
+                    }
+                )
     frame = pd.DataFrame(rows)
     frame = frame[np.isfinite(frame["monthly_cost"])]
     frame["order"] = frame["strategy"].map({s: i for i, s in enumerate(MAP_STRATEGIES)})

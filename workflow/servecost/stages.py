@@ -27,8 +27,9 @@ def fx_table(config: dict) -> dict[str, float]:
 # ---------------------------------------------------------------- prices and catalog
 
 
-def snapshot_prices(price_csv: str, provider: str, settings: dict, out: str,
-                    provenance_out: str, *, note: str = "") -> pd.DataFrame:  # fmt: skip
+def snapshot_prices(
+    price_csv: str, provider: str, settings: dict, out: str, provenance_out: str, *, note: str = ""
+) -> pd.DataFrame:
     """prices[provider] (snapshot): the committed CSV, validated, filtered to the chosen regions."""
     frame = cat.read_price_csv(price_csv)
     wrong = frame["provider"] != provider
@@ -45,8 +46,9 @@ def snapshot_prices(price_csv: str, provider: str, settings: dict, out: str,
     return frame
 
 
-def price_provenance(frame: pd.DataFrame, provider: str, *, mode: str, origin: str,
-                     note: str = "") -> dict:  # fmt: skip
+def price_provenance(
+    frame: pd.DataFrame, provider: str, *, mode: str, origin: str, note: str = ""
+) -> dict:
     """Where one provider's prices came from: mode, file or URL, sources and dates (no secrets)."""
     dates = frame["fetched_at"].dropna().astype(str)
     as_of = frame["as_of"].dropna().astype(str) if "as_of" in frame else pd.Series([], dtype=str)
@@ -83,8 +85,9 @@ def fetch_live(provider: str, settings: dict, raw_dir: str) -> None:
         io.write_json(directory / "skipped.json", {"provider": provider, "reason": str(exc)})
 
 
-def live_prices(provider: str, raw_dir: str, snapshot_csv: str, settings: dict, out: str,
-                provenance_out: str) -> pd.DataFrame:  # fmt: skip
+def live_prices(
+    provider: str, raw_dir: str, snapshot_csv: str, settings: dict, out: str, provenance_out: str
+) -> pd.DataFrame:
     """prices[provider] (live): normalise the fetched body, or fall back to the snapshot."""
     from servecost import providers
 
@@ -92,8 +95,14 @@ def live_prices(provider: str, raw_dir: str, snapshot_csv: str, settings: dict, 
     skipped = directory / "skipped.json"
     if skipped.exists():
         reason = io.json_load(skipped)["reason"]
-        return snapshot_prices(snapshot_csv, provider, settings, out, provenance_out,
-                               note=f"live fetch skipped: {reason}")  # fmt: skip
+        return snapshot_prices(
+            snapshot_csv,
+            provider,
+            settings,
+            out,
+            provenance_out,
+            note=f"live fetch skipped: {reason}",
+        )
     raw = directory / f"{provider}.json"
     frame = providers.normalise_file(provider, raw)
     frame = filter_regions(frame, settings.get("regions") or [])
@@ -151,8 +160,12 @@ def local_benchmarks(path: str, offer_hardware: pd.DataFrame) -> pd.DataFrame:
     """Rows measured with `servecost bench`; provider/instance resolve to their hardware row."""
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     if "hardware_id" in raw and raw["hardware_id"].isna().any():
-        mapped = raw.merge(offer_hardware[["provider", "instance_type", "hardware_id"]],
-                           on=["provider", "instance_type"], how="left", suffixes=("", "_map"))  # fmt: skip
+        mapped = raw.merge(
+            offer_hardware[["provider", "instance_type", "hardware_id"]],
+            on=["provider", "instance_type"],
+            how="left",
+            suffixes=("", "_map"),
+        )
         raw["hardware_id"] = raw["hardware_id"].fillna(mapped["hardware_id_map"])
         unknown = raw["hardware_id"].isna()
         if unknown.any():
@@ -170,8 +183,9 @@ def throughput_models(config: dict, models: pd.DataFrame) -> tuple[list[str], li
     workload = config["workload"]
     model_ids = list(dict.fromkeys([workload["model"], *settings.get("models", [])]))
     opt_quant = config.get("optimisations", {}).get("quantisation", {}).get("quant")
-    quant_ids = list(dict.fromkeys([workload["quant"], *filter(None, [opt_quant]),
-                                    *settings.get("quants", [])]))  # fmt: skip
+    quant_ids = list(
+        dict.fromkeys([workload["quant"], *filter(None, [opt_quant]), *settings.get("quants", [])])
+    )
     known = set(models["model_id"])
     if workload["model"] not in known:
         raise DataError(
@@ -180,7 +194,9 @@ def throughput_models(config: dict, models: pd.DataFrame) -> tuple[list[str], li
         )
     usable = models.dropna(subset=["params", "layers", "kv_heads", "head_dim"])
     if workload["model"] not in set(usable["model_id"]):
-        raise DataError(f"config/models.csv: model {workload['model']!r} lacks architecture numbers")
+        raise DataError(
+            f"config/models.csv: model {workload['model']!r} lacks architecture numbers"
+        )
     skipped = [m for m in model_ids if m not in set(usable["model_id"])]
     for model_id in skipped:
         log.warning("throughput: skipping model %s: no parameter count/architecture", model_id)
@@ -190,8 +206,10 @@ def throughput_models(config: dict, models: pd.DataFrame) -> tuple[list[str], li
 def user_profiles(config: dict, hardware: pd.DataFrame) -> pd.DataFrame:
     """Custom and owned offers that name a hardware row are modelled like catalog offers."""
     rows = []
-    for provider, offers in (("custom", config.get("custom_offers", [])),
-                             ("owned", config.get("owned_hardware", []))):  # fmt: skip
+    for provider, offers in (
+        ("custom", config.get("custom_offers", [])),
+        ("owned", config.get("owned_hardware", [])),
+    ):
         for offer in offers:
             if "decode_tps" in offer or "hardware_id" not in offer:
                 continue
@@ -229,8 +247,11 @@ def build_throughput(catalog_path: str, config: dict, out: str, calibration_out:
     profiles = throughput.hardware_profiles(catalog, tables["offer_hardware"], tables["hardware"])
     unmapped = profiles["hardware_id"].isna()
     for row in profiles[unmapped].itertuples():
-        log.warning("throughput: %s/%s has no row in offer_hardware.csv; left out",
-                    row.provider, row.instance_type)  # fmt: skip
+        log.warning(
+            "throughput: %s/%s has no row in offer_hardware.csv; left out",
+            row.provider,
+            row.instance_type,
+        )
     profiles = profiles[~unmapped]
     extra = user_profiles(config, tables["hardware"])
     if len(extra):
@@ -283,8 +304,9 @@ def build_offers(catalog_path: str, throughput_path: str, config: dict, out: str
     io.write_parquet(scenarios.join_offers(priced, table), out)
 
 
-def build_costs(offers_path: str, config: dict, costs: str, roi: str,
-                break_even: str, model_costs: str) -> None:  # fmt: skip
+def build_costs(
+    offers_path: str, config: dict, costs: str, roi: str, break_even: str, model_costs: str
+) -> None:
     offers = io.read_parquet(offers_path)
     apis = None
     api_path = config["reference"].get("managed_apis")
@@ -301,8 +323,14 @@ def build_costs(offers_path: str, config: dict, costs: str, roi: str,
 # ---------------------------------------------------------------- scaling laws, summary
 
 
-def build_scaling_laws(constants_csv: str, model_costs_path: str, models_csv: str, law: str,
-                       curve_out: str, quality_out: str) -> None:  # fmt: skip
+def build_scaling_laws(
+    constants_csv: str,
+    model_costs_path: str,
+    models_csv: str,
+    law: str,
+    curve_out: str,
+    quality_out: str,
+) -> None:
     from servecost import scaling_laws
 
     table = reference.read_table("scaling_laws", constants_csv)
@@ -318,9 +346,13 @@ def build_summary(inputs: dict, config: dict, out: str) -> dict:
 
     tables = {name: io.read_parquet(path) for name, path in inputs.items()}
     result = summary.build_summary(
-        tables["costs"], tables["roi"], tables["break_even"], tables["throughput"],
-        tables["catalog"], config,
-    )  # fmt: skip
+        tables["costs"],
+        tables["roi"],
+        tables["break_even"],
+        tables["throughput"],
+        tables["catalog"],
+        config,
+    )
     io.write_json(out, result)
     return result
 
@@ -351,8 +383,11 @@ def chart_frames(tables: dict[str, pd.DataFrame], config: dict) -> dict:
     )
     feasible = candidates[candidates["feasible"]]
     per_mtok = feasible.sort_values(["label", "cost_per_mtok"]).drop_duplicates("label")
-    apis = costs[(costs["strategy"] == "candidate") & (costs["provider"] == scenarios.MANAGED)
-                 & (costs["traffic_multiplier"] == 1.0)].copy()  # fmt: skip
+    apis = costs[
+        (costs["strategy"] == "candidate")
+        & (costs["provider"] == scenarios.MANAGED)
+        & (costs["traffic_multiplier"] == 1.0)
+    ].copy()
     apis["label"] = "api/" + apis["instance_type"]
     per_mtok = pd.concat([per_mtok, apis], ignore_index=True)
     roi = tables["roi"]
@@ -376,10 +411,29 @@ def chart_frames(tables: dict[str, pd.DataFrame], config: dict) -> dict:
     batch["label"] = batch["provider"] + "/" + batch["instance_type"] + " " + batch["quant"]
     calibration = tables["calibration"]
     return {
-        "curves": strategies[["strategy", "traffic_multiplier", "named_multiplier", "monthly_cost",
-                              "feasible", "offer", "instances"]],  # fmt: skip
-        "offers": best_per_offer[["label", "provider", "kind", "basis", "monthly_price",
-                                  "decode_tps", "concurrency", "current"]],  # fmt: skip
+        "curves": strategies[
+            [
+                "strategy",
+                "traffic_multiplier",
+                "named_multiplier",
+                "monthly_cost",
+                "feasible",
+                "offer",
+                "instances",
+            ]
+        ],
+        "offers": best_per_offer[
+            [
+                "label",
+                "provider",
+                "kind",
+                "basis",
+                "monthly_price",
+                "decode_tps",
+                "concurrency",
+                "current",
+            ]
+        ],
         "per_mtok": per_mtok[["label", "kind", "instances", "basis", "cost_per_mtok"]],
         "roi": roi_today[["strategy", "month", "cumulative_cost", "payback_month"]],
         "decision": decision,

@@ -48,7 +48,9 @@ def current_state(costs: pd.DataFrame, config: dict) -> dict:
 
 def recommendations(costs: pd.DataFrame) -> list[dict]:
     """Per named multiplier: the cheapest feasible strategy (self-hosted or API)."""
-    picks = costs[(costs["strategy"] != "candidate") & costs["named_multiplier"] & costs["feasible"]]
+    picks = costs[
+        (costs["strategy"] != "candidate") & costs["named_multiplier"] & costs["feasible"]
+    ]
     out = []
     for multiplier, rows in picks.groupby("traffic_multiplier", sort=True):
         best = rows.sort_values(["monthly_cost", "strategy"], kind="mergesort").iloc[0]
@@ -112,55 +114,71 @@ def advice(costs: pd.DataFrame, throughput: pd.DataFrame, config: dict) -> list[
         & throughput["fits_memory"]
     ]["decode_tps_per_stream"].max()
     if pd.notna(cpu_best_stream) and cpu_best_stream < floor:
-        out.append({
-            "rule": "latency-critical -> GPU",
-            "message": f"No CPU offer reaches the {floor:g} tok/s per-stream floor "
-                       f"(best {cpu_best_stream:.1f} tok/s): only GPUs meet the latency target.",
-        })  # fmt: skip
+        out.append(
+            {
+                "rule": "latency-critical -> GPU",
+                "message": f"No CPU offer reaches the {floor:g} tok/s per-stream floor "
+                f"(best {cpu_best_stream:.1f} tok/s): only GPUs meet the latency target.",
+            }
+        )
     in_use = mine[mine["quant"] == workload["quant"]]
     single = in_use[in_use["concurrency"] == 1]
     best_batch = in_use[in_use["feasible"]]
     if len(single) and len(best_batch):
         gain = best_batch["decode_tps"].max() / single["decode_tps"].iloc[0]
         if now["utilisation"] > workload["target_utilisation"] and gain >= 1.2:
-            out.append({
-                "rule": "throughput-bound -> tune batch size before adding cores",
-                "message": f"Batching to {int(best_batch.loc[best_batch['decode_tps'].idxmax(), 'concurrency'])} "
-                           f"streams raises decode from {single['decode_tps'].iloc[0]:.1f} to "
-                           f"{best_batch['decode_tps'].max():.1f} tok/s (x{gain:.2f}) on the box you have.",
-            })  # fmt: skip
+            out.append(
+                {
+                    "rule": "throughput-bound -> tune batch size before adding cores",
+                    "message": f"Batching to {int(best_batch.loc[best_batch['decode_tps'].idxmax(), 'concurrency'])} "
+                    f"streams raises decode from {single['decode_tps'].iloc[0]:.1f} to "
+                    f"{best_batch['decode_tps'].max():.1f} tok/s (x{gain:.2f}) on the box you have.",
+                }
+            )
     if len(single) and not bool(single["fits_memory"].iloc[0]):
         smaller = mine[(mine["concurrency"] == 1) & mine["fits_memory"]].sort_values(
             "weight_bytes", ascending=False
         )
         if len(smaller):
-            out.append({
-                "rule": "model does not fit -> quantise before buying RAM",
-                "message": f"{workload['quant']} needs {single['memory_needed_gib'].iloc[0]:.1f} GiB of "
-                           f"{single['usable_memory_gib'].iloc[0]:.1f} GiB; {smaller['quant'].iloc[0]} fits.",
-            })  # fmt: skip
+            out.append(
+                {
+                    "rule": "model does not fit -> quantise before buying RAM",
+                    "message": f"{workload['quant']} needs {single['memory_needed_gib'].iloc[0]:.1f} GiB of "
+                    f"{single['usable_memory_gib'].iloc[0]:.1f} GiB; {smaller['quant'].iloc[0]} fits.",
+                }
+            )
     peak_qps = workload["queries_per_day"] * workload.get("peak_to_average", 1.0) / 86_400
     concurrent = peak_qps * float(now["seconds_per_query"])
     if concurrent >= 10:
-        out.append({
-            "rule": "10+ concurrent users -> multiple instances",
-            "message": f"At peak about {concurrent:.0f} requests are in flight at once "
-                       f"({peak_qps:.3f} queries/s x {now['seconds_per_query']:.0f} s each): "
-                       "plan for several instances behind a load balancer.",
-        })  # fmt: skip
+        out.append(
+            {
+                "rule": "10+ concurrent users -> multiple instances",
+                "message": f"At peak about {concurrent:.0f} requests are in flight at once "
+                f"({peak_qps:.3f} queries/s x {now['seconds_per_query']:.0f} s each): "
+                "plan for several instances behind a load balancer.",
+            }
+        )
     if now["utilisation"] > 0.8:
-        out.append({
-            "rule": "always above 80-90% -> upgrade",
-            "message": f"The current box would run at {now['utilisation']:.0%} of its capacity "
-                       f"({now['capacity_queries_per_day']:.0f} queries/day at "
-                       f"{workload['target_utilisation']:.0%} target) for {workload['queries_per_day']:g} "
-                       "queries/day: it needs more or bigger hardware, or lighter software.",
-        })  # fmt: skip
+        out.append(
+            {
+                "rule": "always above 80-90% -> upgrade",
+                "message": f"The current box would run at {now['utilisation']:.0%} of its capacity "
+                f"({now['capacity_queries_per_day']:.0f} queries/day at "
+                f"{workload['target_utilisation']:.0%} target) for {workload['queries_per_day']:g} "
+                "queries/day: it needs more or bigger hardware, or lighter software.",
+            }
+        )
     return out
 
 
-def build_summary(costs: pd.DataFrame, roi: pd.DataFrame, break_even: pd.DataFrame,
-                  throughput: pd.DataFrame, catalog: pd.DataFrame, config: dict) -> dict:  # fmt: skip
+def build_summary(
+    costs: pd.DataFrame,
+    roi: pd.DataFrame,
+    break_even: pd.DataFrame,
+    throughput: pd.DataFrame,
+    catalog: pd.DataFrame,
+    config: dict,
+) -> dict:
     return {
         "schema_version": SCHEMA_VERSION,
         "as_of": str(catalog["fetched_at"].max()),

@@ -123,9 +123,19 @@ def calibrate(
     errors = decode.groupby("hw_class")["ape"].agg(median_ape="median", worst_ape="max")
     fit = fit.merge(errors, left_on="hw_class", right_index=True, how="left")
     columns = [
-        "hardware_id", "hw_class", "model_id", "quant", "weight_bytes", "tok_s",
-        "roofline_tps", "eta_bw", "eta_fitted", "predicted_tps", "ape", "source",
-    ]  # fmt: skip
+        "hardware_id",
+        "hw_class",
+        "model_id",
+        "quant",
+        "weight_bytes",
+        "tok_s",
+        "roofline_tps",
+        "eta_bw",
+        "eta_fitted",
+        "predicted_tps",
+        "ape",
+        "source",
+    ]
     rows = decode[columns].sort_values(["hw_class", "hardware_id", "model_id", "quant"])
     return {"classes": fit.reset_index(drop=True), "rows": rows.reset_index(drop=True)}
 
@@ -164,9 +174,17 @@ def hardware_profiles(
 ) -> pd.DataFrame:
     """One row per (provider, instance_type): bandwidth, memory and threads the model needs."""
     specs = catalog.drop_duplicates(["provider", "instance_type"])[
-        ["provider", "instance_type", "vcpus", "memory_gib", "arch", "gpu_model", "gpu_count",
-         "gpu_memory_gib"]
-    ]  # fmt: skip
+        [
+            "provider",
+            "instance_type",
+            "vcpus",
+            "memory_gib",
+            "arch",
+            "gpu_model",
+            "gpu_count",
+            "gpu_memory_gib",
+        ]
+    ]
     profiles = specs.merge(offer_hardware, on=["provider", "instance_type"], how="left")
     profiles = profiles.rename(columns={"basis": "hardware_basis"})
     profiles = profiles.merge(hardware, on="hardware_id", how="left", suffixes=("", "_hw"))
@@ -259,13 +277,35 @@ def throughput_table(
     grid["reason"] = infeasibility_reason(grid, latency_floor_tps)
     grid["max_concurrency"] = _max_feasible_concurrency(grid)
     columns = [
-        "provider", "instance_type", "hardware_id", "hardware_basis", "kind", "hw_class",
-        "model_id", "quant", "concurrency", "params", "weight_bytes", "kv_bytes_per_sequence",
-        "bandwidth_gbps", "eta_bw", "effective_flops", "decode_tps", "decode_tps_per_stream",
-        "prefill_tps", "basis", "prefill_basis", "usable_memory_gib", "memory_needed_gib",
-        "memory_headroom_gib", "fits_memory", "meets_latency", "feasible", "reason",
+        "provider",
+        "instance_type",
+        "hardware_id",
+        "hardware_basis",
+        "kind",
+        "hw_class",
+        "model_id",
+        "quant",
+        "concurrency",
+        "params",
+        "weight_bytes",
+        "kv_bytes_per_sequence",
+        "bandwidth_gbps",
+        "eta_bw",
+        "effective_flops",
+        "decode_tps",
+        "decode_tps_per_stream",
+        "prefill_tps",
+        "basis",
+        "prefill_basis",
+        "usable_memory_gib",
+        "memory_needed_gib",
+        "memory_headroom_gib",
+        "fits_memory",
+        "meets_latency",
+        "feasible",
+        "reason",
         "max_concurrency",
-    ]  # fmt: skip
+    ]
     keys = ["provider", "instance_type", "model_id", "quant", "concurrency"]
     return grid[columns].sort_values(keys, kind="mergesort").reset_index(drop=True)
 
@@ -285,13 +325,12 @@ def _anchor_on_measurements(grid: pd.DataFrame, benchmarks: pd.DataFrame) -> pd.
     keys = ["hardware_id", "model_id", "quant"]
     decode = benchmarks[benchmarks["test"] == "decode"]
     prefill = benchmarks[(benchmarks["test"] == "prefill") & (benchmarks["concurrency"] == 1)]
-    exact = (
-        decode.groupby([*keys, "concurrency"])["tok_s"].median().rename("measured_decode_tps")
-    )
+    exact = decode.groupby([*keys, "concurrency"])["tok_s"].median().rename("measured_decode_tps")
     grid = grid.merge(exact, left_on=[*keys, "concurrency"], right_index=True, how="left")
     single = decode[decode["concurrency"] == 1].groupby(keys)["tok_s"].median()
-    grid = grid.merge(single.rename("measured_single_tps"), left_on=keys, right_index=True,
-                      how="left")  # fmt: skip
+    grid = grid.merge(
+        single.rename("measured_single_tps"), left_on=keys, right_index=True, how="left"
+    )
     grid = grid.merge(
         prefill.groupby(keys)["tok_s"].median().rename("measured_prefill_tps"),
         left_on=keys,
@@ -304,7 +343,9 @@ def _anchor_on_measurements(grid: pd.DataFrame, benchmarks: pd.DataFrame) -> pd.
     anchored = grid["measured_single_tps"].notna()
     if anchored.any():
         roofline = grid["bandwidth_gbps"].astype(float) * GB / grid["weight_bytes"]
-        grid.loc[anchored, "eta_bw"] = grid.loc[anchored, "measured_single_tps"] / roofline[anchored]
+        grid.loc[anchored, "eta_bw"] = (
+            grid.loc[anchored, "measured_single_tps"] / roofline[anchored]
+        )
         grid.loc[anchored, "basis"] = "calibrated"
     return grid
 
