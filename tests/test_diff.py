@@ -247,7 +247,7 @@ def test_markdown_line_by_line(base, price_up):
 
 ### hetzner
 
-| change | instance type | region | billing | currency | old /month | new /month | change | % \
+| change | instance type | region | billing | currency | old /month | new /month | diff /month | % \
 | old USD/month | new USD/month |
 |---|---|---|---|---|---|---|---|---|---|---|
 | repriced | cax31 | fsn1 | on_demand | EUR | 11.9900 | 13.1890 | 1.1990 | +10.0% | 13.1890 \
@@ -264,9 +264,9 @@ def test_markdown_line_by_line(base, price_up):
 | per 1M tok after |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|
 | upgrade | 1x | hetzner/cax31/fsn1 (baseline) | hetzner/cax31/fsn1 (baseline) | 1 | 1 | 13.19 \
-| 14.51 | +10.0% | 0.000434 | 0.000477 | 0.2168 | 0.2385 |
+| 14.51 | +10.0% | 0.0004336 | 0.0004770 | 0.2168 | 0.2385 |
 | upgrade | 10x | hetzner/cax31/fsn1 (baseline) | hetzner/cax31/fsn1 (baseline) | 2 | 2 | 26.38 \
-| 29.02 | +10.0% | 0.000087 | 0.000095 | 0.0434 | 0.0477 |
+| 29.02 | +10.0% | 0.00008672 | 0.00009539 | 0.04336 | 0.04770 |
 
 ## Recommendation changes
 
@@ -294,6 +294,56 @@ def test_output_is_deterministic(base, price_up):
     second = build(base, price_up)
     assert diff.render_markdown(first) == diff.render_markdown(second)
     assert diff.render_json(first) == diff.render_json(second)
+
+
+def test_break_even_appeared_vanished_swapped():
+    old = [
+        {
+            "cheaper": "upgrade",
+            "than": "scale_out",
+            "queries_per_day": 368.0,
+            "cheaper_below": False,
+        },
+        {
+            "cheaper": "best_gpu",
+            "than": "best_cpu",
+            "queries_per_day": None,
+            "cheaper_below": False,
+        },
+        {
+            "cheaper": "optimise",
+            "than": "scale_out",
+            "queries_per_day": 900.0,
+            "cheaper_below": True,
+        },
+    ]
+    new = [
+        {"cheaper": "upgrade", "than": "scale_out", "queries_per_day": None, "cheaper_below": True},
+        {"cheaper": "best_gpu", "than": "best_cpu", "queries_per_day": 5e4, "cheaper_below": False},
+        {
+            "cheaper": "optimise",
+            "than": "scale_out",
+            "queries_per_day": 920.0,
+            "cheaper_below": True,
+        },
+    ]
+    changes, counts = diff.diff_break_even(old, new, threshold=5.0)
+    assert [(c["cheaper"], c["change"]) for c in changes] == [
+        ("upgrade", "vanished"),
+        ("best_gpu", "appeared"),
+    ]
+    assert counts == {"moved": 2, "unchanged": 1}  # optimise moved +2.2%: under the threshold
+    assert diff._below(None, True) == "always" and diff._below(None, False) == "never"
+
+
+def test_break_even_from_parquet_when_summary_lacks_it(base, price_up):
+    for root in (base, price_up):
+        summary = json.loads((root / "summary.json").read_text())
+        del summary["break_even"]
+        (root / "summary.json").write_text(json.dumps(summary))
+    result = build(base, price_up)
+    moves = [r for r in result["recommendation_changes"] if r["kind"] == "break_even"]
+    assert [(m["cheaper"], m["old"], m["new"]) for m in moves] == [("upgrade", 20000.0, 22000.0)]
 
 
 # ---------------------------------------------------------------- removed, added, identical

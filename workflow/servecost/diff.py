@@ -59,10 +59,12 @@ SUMMARY_REQUIRED = ["schema_version", "current", "recommendations"]
 PRICE_DIGITS = 4
 MONEY_DIGITS = 2
 PCT_DIGITS = 1
+# Per-query and per-token costs span 1e-7..1e-1: significant digits, not decimals.
+SIGNIFICANT = {"cost_per_query": 4, "cost_per_mtok": 4}
 METRIC_DIGITS = {
     "monthly_cost": MONEY_DIGITS,
-    "cost_per_query": 6,
-    "cost_per_mtok": 4,
+    "cost_per_query": None,
+    "cost_per_mtok": None,
     "instances": 0,
     "utilisation": 4,
     "queries_per_day": 2,
@@ -288,6 +290,22 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
+def _sig_decimals(value: float, significant: int) -> int:
+    if value == 0:
+        return significant - 1
+    return significant - 1 - math.floor(math.log10(abs(value)))
+
+
+def round_metric(metric: str, value):
+    """A metric at the precision it is compared and shown with (None for a missing value)."""
+    value = _clean(value)
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if metric in SIGNIFICANT:
+        return _num(value, _sig_decimals(float(value), SIGNIFICANT[metric]))
+    return _num(value, METRIC_DIGITS[metric])
+
+
 def pct_change(old, new) -> float | None:
     old, new = _clean(old), _clean(new)
     if old is None or new is None or float(old) == 0.0:
@@ -421,7 +439,7 @@ def _state(row: dict | None) -> dict | None:
         return None
     state = {field: _text(row.get(field)) for field in OFFER_FIELDS}
     for metric in COST_METRICS:
-        state[metric] = _num(row.get(metric), METRIC_DIGITS[metric])
+        state[metric] = round_metric(metric, row.get(metric))
     if state["instances"] is not None:
         state["instances"] = int(state["instances"])
     state["feasible"] = bool(_clean(row.get("feasible")))
@@ -493,10 +511,9 @@ def diff_current(
     after = {f: new.get(f) for f in CURRENT_FIELDS}
     fields = []
     for field in CURRENT_FIELDS:
-        digits = METRIC_DIGITS.get(field)
         same = (
-            _same(before[field], after[field], digits)
-            if digits is not None
+            round_metric(field, before[field]) == round_metric(field, after[field])
+            if field in METRIC_DIGITS
             else _text(before[field]) == _text(after[field])
         )
         if not same:
@@ -536,7 +553,7 @@ def _rec_state(rec: dict | None) -> dict | None:
         return None
     state = {field: _text(rec.get(field)) for field in RECOMMENDATION_FIELDS}
     for metric in COST_METRICS:
-        state[metric] = _num(rec.get(metric), METRIC_DIGITS[metric])
+        state[metric] = round_metric(metric, rec.get(metric))
     return state
 
 
@@ -776,10 +793,12 @@ def fmt_pct(value) -> str:
 
 
 def fmt_metric(metric: str, value) -> str:
-    digits = METRIC_DIGITS[metric]
-    value = _num(value, digits)
+    value = round_metric(metric, value)
     if value is None:
         return ""
+    if metric in SIGNIFICANT:
+        return f"{value:.{max(0, _sig_decimals(value, SIGNIFICANT[metric]))}f}"
+    digits = METRIC_DIGITS[metric]
     return f"{int(value)}" if digits == 0 else f"{value:.{digits}f}"
 
 
@@ -846,7 +865,7 @@ def sections(diff: dict) -> list[dict]:
                         "currency",
                         "old /month",
                         "new /month",
-                        "change",
+                        "diff /month",
                         "%",
                         f"old {currency}/month",
                         f"new {currency}/month",
@@ -981,8 +1000,8 @@ def sections(diff: dict) -> list[dict]:
                         fmt_volume(m["old"]),
                         fmt_volume(m["new"]),
                         fmt_pct(m["pct"]),
-                        _below(m["old_cheaper_below"]),
-                        _below(m["new_cheaper_below"]),
+                        _below(m["old"], m["old_cheaper_below"]),
+                        _below(m["new"], m["new_cheaper_below"]),
                     ]
                 )
             section["tables"].append(
@@ -1012,10 +1031,13 @@ def sections(diff: dict) -> list[dict]:
     return out
 
 
-def _below(value) -> str:
-    if value is None:
+def _below(volume, cheaper_below) -> str:
+    """Where `strategy` is the cheaper one: below or above the volume, or always / never."""
+    if cheaper_below is None:
         return "-"
-    return "below" if value else "above"
+    if volume is None:
+        return "always" if cheaper_below else "never"
+    return "below" if cheaper_below else "above"
 
 
 def _md_cell(text: str) -> str:
