@@ -37,3 +37,35 @@ def built_results(tmp_path_factory) -> Path:
     shutil.copytree(REPO / "config", workdir / "config")
     run_pipeline(workdir)
     return workdir
+
+
+def make_workdir(tmp: Path, **overrides) -> Path:
+    """A working directory with a copy of config/ and top-level config keys overridden."""
+    import yaml
+
+    shutil.copytree(REPO / "config", tmp / "config")
+    config_path = tmp / "config" / "config.yaml"
+    config = yaml.safe_load(config_path.read_text())
+    config.update(overrides)
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return tmp
+
+
+def run_dag(workdir: Path, *extra: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the DAG as a user would; return the finished process (stdout/stderr captured)."""
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "2",
+        *extra,
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+    return result
