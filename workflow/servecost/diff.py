@@ -246,6 +246,10 @@ def results_from_git(
         "--quiet", "rules",
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k != "SNAKEMAKE_PROFILE"}
+    # The copied workflow/ holds the library too: rules and library come from the same tree.
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(work / "workflow"), os.environ.get("PYTHONPATH", "")) if p
+    )
     run = subprocess.run(command, capture_output=True, text=True, cwd=work, env=env, check=False)
     if run.returncode != 0:
         tail = (run.stderr or run.stdout).strip().splitlines()[-15:]
