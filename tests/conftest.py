@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -12,30 +13,12 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run_pipeline(workdir: Path, *extra: str) -> None:
-    """Run the Snakemake DAG in workdir (which holds a copy of config/)."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--cores",
-        "2",
-        *extra,
-    ]
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, f"snakemake failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}"
-
-
 @pytest.fixture(scope="session")
 def built_results(tmp_path_factory) -> Path:
     """A tmp dir with a copy of config/ in which the whole DAG has run once (results/ inside)."""
     workdir = tmp_path_factory.mktemp("built")
     shutil.copytree(REPO / "config", workdir / "config")
-    run_pipeline(workdir)
+    run_dag(workdir)
     return workdir
 
 
@@ -51,8 +34,14 @@ def make_workdir(tmp: Path, **overrides) -> Path:
     return tmp
 
 
-def run_dag(workdir: Path, *extra: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run the DAG as a user would; return the finished process (stdout/stderr captured)."""
+def run_dag(
+    workdir: Path, *extra: str, check: bool = True, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run the DAG as a user would; return the finished process (stdout/stderr captured).
+
+    `extra` are further snakemake arguments (targets, -n, --config ...); `env` replaces the
+    subprocess environment (e.g. to hand it fake API tokens); a failure raises unless check=False.
+    """
     command = [
         sys.executable,
         "-m",
@@ -65,7 +54,14 @@ def run_dag(workdir: Path, *extra: str, check: bool = True) -> subprocess.Comple
         "2",
         *extra,
     ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        command,
+        cwd=workdir,
+        env=None if env is None else dict(env),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
     return result
