@@ -4,6 +4,7 @@ pagination, missing tokens, token redaction, and the CLI doors."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
+from servecost import stages
 from servecost.cli import main
 from servecost.errors import FetchError
 from servecost.providers import MissingToken, fetch_to_file, meta_path, normalise_file
@@ -231,6 +233,21 @@ def test_missing_token_raises_before_any_request(api, tmp_path):
     assert "HCLOUD_TOKEN is not set" in str(info.value)
     assert isinstance(info.value, FetchError)
     assert api.log == [] and files_in(tmp_path) == []
+
+
+def test_missing_token_in_the_pipeline_is_one_warning_naming_the_provider_once(
+    api, tmp_path, monkeypatch, caplog
+):
+    monkeypatch.delenv("HCLOUD_TOKEN", raising=False)
+    raw_dir = tmp_path / "raw" / "hetzner"
+    with caplog.at_level(logging.INFO, logger="servecost"):
+        stages.fetch_live("hetzner", {"regions": ["fsn1"], "base_url": base(api)}, str(raw_dir))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == [
+        "hetzner: HCLOUD_TOKEN is not set, so live prices were not fetched "
+        "(the snapshot config/prices/hetzner.csv is used)"
+    ]
+    assert files_in(raw_dir) == ["skipped.json"] and api.log == []
 
 
 def test_token_echoed_in_an_error_is_redacted(api, tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from servecost.catalog import CATALOG_COLUMNS
+from servecost.catalog import CATALOG_COLUMNS, coerce_catalog
 from servecost.errors import DataError
 from servecost.providers import normalise_file
 
@@ -215,6 +215,29 @@ def test_lambda_cents_to_dollars(tmp_path):
     assert a100["vcpus"] == 24 and a100["memory_gib"] == 800
     a6000 = row(frame, instance_type="gpu_4x_a6000")
     assert a6000["price_hour"] == 1.10 and a6000["gpu_count"] == 4
+
+
+def test_hourly_only_month_has_no_float_noise(tmp_path):
+    # 1.10 x 730 is 803.0000000000001 in binary floating point; the catalog says 803.0.
+    assert 1.10 * 730 != 803.0
+    frame = run(tmp_path, "lambda", body("lambda_instance_types_openapi_example.json"))
+    assert row(frame, instance_type="gpu_4x_a6000")["price_month"] == 803.0
+    assert coerce_catalog(
+        pd.DataFrame(
+            {
+                "provider": ["lambda"] * 3,
+                "instance_type": ["a", "b", "c"],
+                "region": [""] * 3,
+                "billing": ["on_demand"] * 3,
+                "price_hour": ["0.00744", "0.0119", "0.00595"],
+                "price_month": ["", "", "4.35"],
+                "currency": ["USD"] * 3,
+                "source_url": ["s"] * 3,
+                "fetched_at": ["2026-01-01"] * 3,
+            }
+        ).replace("", None),
+        origin="test",
+    )["price_month"].tolist() == [5.4312, 8.687, 4.35]  # the published 4.35 is kept as is
 
 
 def test_lambda_type_without_capacity_is_still_an_offer(tmp_path):

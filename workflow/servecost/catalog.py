@@ -56,7 +56,9 @@ HOURS_PER_MONTH = 730.0
 
 def month_from_hour(price_hour: pd.Series) -> pd.Series:
     """Providers that publish only an hourly price: a month is 730 hours (8760 / 12)."""
-    return price_hour * HOURS_PER_MONTH
+    # Rounded so binary noise (1.1 x 730 = 803.0000000000001) never reaches a catalog, a
+    # snapshot or a price diff; 6 decimals keep every published hourly price exact.
+    return (price_hour * HOURS_PER_MONTH).round(6)
 
 
 def coerce_catalog(frame: pd.DataFrame, *, origin: str) -> pd.DataFrame:

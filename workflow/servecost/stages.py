@@ -81,7 +81,8 @@ def fetch_live(provider: str, settings: dict, raw_dir: str) -> None:
             log=log.info,
         )
     except providers.MissingToken as exc:
-        log.warning("%s: %s; using the committed snapshot", provider, exc)
+        # The message already names the provider, the variable and the snapshot used instead.
+        log.warning("%s", exc)
         io.write_json(directory / "skipped.json", {"provider": provider, "reason": str(exc)})
 
 
