@@ -1,6 +1,6 @@
 # Shared helpers: config validation, provider lists, input functions.
 import servecost.config
-from servecost.charts import CHART_NAMES
+from servecost.chart_names import CHART_NAMES
 
 # Validated against workflow/schemas/config.schema.yaml (draft 2020-12); defaults filled in.
 config.update(servecost.config.validate_config(config))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from servecost.chart_names import CHART_NAMES  # noqa: F401  (re-exported)
 from servecost.costs import STRATEGIES, STRATEGY_LABELS
 
 CHARTS: dict[str, str] = {
@@ -29,7 +30,6 @@ CHARTS: dict[str, str] = {
     "calibration": "Measured against modelled decode tokens/s for every benchmark row; points on "
     "the diagonal are exact, the roofline is calibrated per hardware class.",
 }
-CHART_NAMES = list(CHARTS)
 WIDTH, HEIGHT = 560, 320
 STRATEGY_ORDER = [STRATEGY_LABELS[s] for s in STRATEGIES]
 
