@@ -32,6 +32,8 @@ CHARTS: dict[str, str] = {
 }
 WIDTH, HEIGHT = 560, 320
 STRATEGY_ORDER = [STRATEGY_LABELS[s] for s in STRATEGIES]
+# Strategy labels are whole phrases; the default 160 px limit cuts them mid-word.
+LEGEND = alt.Legend(labelLimit=280)
 
 
 def _label(frame: pd.DataFrame) -> pd.Series:
@@ -46,7 +48,7 @@ def cost_vs_traffic(curves: pd.DataFrame, currency: str) -> alt.Chart:
     base = alt.Chart(data).encode(
         x=alt.X("traffic_multiplier:Q", scale=alt.Scale(type="log"), title="Traffic (x today)"),
         y=alt.Y("monthly_cost:Q", scale=alt.Scale(type="log"), title=f"Monthly cost ({currency})"),
-        color=alt.Color("strategy_label:N", sort=STRATEGY_ORDER, title="Strategy"),
+        color=alt.Color("strategy_label:N", sort=STRATEGY_ORDER, title="Strategy", legend=LEGEND),
         tooltip=[
             "strategy_label:N",
             "traffic_multiplier:Q",
@@ -71,10 +73,8 @@ def pareto_frontier(points: pd.DataFrame, x: str, y: str) -> pd.Series:
     return pd.Series(flags).reindex(points.index)
 
 
-def cost_vs_throughput(offers: pd.DataFrame, currency: str) -> alt.Chart:
-    """offers: one row per offer with monthly_price, decode_tps, kind, provider, current, label."""
-    data = offers.sort_values(["monthly_price", "label"]).copy()
-    data["pareto"] = pareto_frontier(data, "monthly_price", "decode_tps")
+def _offer_filters(data: pd.DataFrame) -> tuple[list, list, list, str]:
+    """Kind and provider drop-downs (Vega-Lite parameters) and the filter expression they drive."""
     kinds = sorted(data["kind"].unique())
     providers = sorted(data["provider"].unique())
     kind_param = alt.param(
@@ -93,6 +93,14 @@ def cost_vs_throughput(offers: pd.DataFrame, currency: str) -> alt.Chart:
         "(kind_filter == null || datum.kind == kind_filter) && "
         "(provider_filter == null || datum.provider == provider_filter)"
     )
+    return kinds, providers, [kind_param, provider_param], keep
+
+
+def cost_vs_throughput(offers: pd.DataFrame, currency: str) -> alt.Chart:
+    """offers: one row per offer with monthly_price, decode_tps, kind, provider, current, label."""
+    data = offers.sort_values(["monthly_price", "label"]).copy()
+    data["pareto"] = pareto_frontier(data, "monthly_price", "decode_tps")
+    kinds, providers, params, keep = _offer_filters(data)
     base = alt.Chart(data).encode(
         x=alt.X(
             "monthly_price:Q", scale=alt.Scale(type="log"), title=f"Monthly price ({currency})"
@@ -100,7 +108,7 @@ def cost_vs_throughput(offers: pd.DataFrame, currency: str) -> alt.Chart:
         y=alt.Y("decode_tps:Q", scale=alt.Scale(type="log"), title="Decode tokens/s (best batch)"),
     )
     points = (
-        base.mark_circle(size=60)
+        base.mark_point(filled=True, size=60)
         .encode(
             color=alt.Color("provider:N", sort=providers),
             shape=alt.Shape("kind:N", sort=kinds),
@@ -114,7 +122,7 @@ def cost_vs_throughput(offers: pd.DataFrame, currency: str) -> alt.Chart:
                 "concurrency:Q",
             ],
         )
-        .add_params(kind_param, provider_param)
+        .add_params(*params)
         .transform_filter(keep)
     )
     frontier = base.transform_filter(alt.datum.pareto).mark_line(color="#444", strokeDash=[4, 2])
@@ -125,14 +133,20 @@ def cost_vs_throughput(offers: pd.DataFrame, currency: str) -> alt.Chart:
 
 
 def cost_per_mtok_by_offer(offers: pd.DataFrame, currency: str, top: int = 25) -> alt.Chart:
-    """offers: label, kind, cost_per_mtok (feasible offers at 1x); the cheapest `top` are shown."""
-    data = offers.sort_values(["cost_per_mtok", "label"]).head(top)
+    """offers: label, provider, kind, cost_per_mtok (feasible offers at 1x).
+
+    The cheapest `top` offers are drawn; the kind/provider filters re-rank in the browser, so the
+    spec carries the cheapest `top` of each (provider, kind) and nothing a filter could not reach.
+    """
+    data = offers.sort_values(["cost_per_mtok", "label"])
+    data = data.groupby(["provider", "kind"], sort=True).head(top).reset_index(drop=True)
+    _, _, params, keep = _offer_filters(data)
     return (
         alt.Chart(data)
         .mark_bar()
         .encode(
             x=alt.X("cost_per_mtok:Q", title=f"Cost per 1M tokens ({currency})"),
-            y=alt.Y("label:N", sort=list(data["label"]), title=None),
+            y=alt.Y("label:N", sort=alt.EncodingSortField("rank", order="ascending"), title=None),
             color=alt.Color(
                 "kind:N",
                 scale=alt.Scale(
@@ -141,13 +155,20 @@ def cost_per_mtok_by_offer(offers: pd.DataFrame, currency: str, top: int = 25) -
             ),
             tooltip=[
                 "label:N",
+                "provider:N",
                 "kind:N",
                 "instances:Q",
                 "basis:N",
                 alt.Tooltip("cost_per_mtok:Q", format=",.4f"),
             ],
         )
-        .properties(width=WIDTH, height=max(120, 14 * len(data)))
+        .add_params(*params)
+        .transform_filter(keep)
+        .transform_window(
+            rank="row_number()", sort=[{"field": "cost_per_mtok"}, {"field": "label"}]
+        )
+        .transform_filter(alt.datum.rank <= top)
+        .properties(width=WIDTH, height=max(120, 14 * min(top, len(data))))
     )
 
 
@@ -158,11 +179,16 @@ def roi_timeline(roi: pd.DataFrame, currency: str) -> alt.Chart:
     base = alt.Chart(data).encode(
         x=alt.X("month:Q", title="Month"),
         y=alt.Y("cumulative_cost:Q", title=f"Cumulative cost ({currency})"),
-        color=alt.Color("strategy_label:N", sort=STRATEGY_ORDER, title="Strategy"),
+        color=alt.Color("strategy_label:N", sort=STRATEGY_ORDER, title="Strategy", legend=LEGEND),
         tooltip=["strategy_label:N", "month:Q", alt.Tooltip("cumulative_cost:Q", format=",.2f")],
     )
+    lines = base.mark_line()
+    paid_back = (data["month"] == data["payback_month"]) & (data["month"] > 0)
+    if not paid_back.any():
+        # An empty layer makes Vega warn about an infinite extent; there is nothing to mark.
+        return lines.properties(width=WIDTH, height=HEIGHT)
     payback = base.transform_filter("datum.month == datum.payback_month && datum.month > 0")
-    return (base.mark_line() + payback.mark_point(size=120, filled=True)).properties(
+    return (lines + payback.mark_point(size=120, filled=True)).properties(
         width=WIDTH, height=HEIGHT
     )
 
@@ -183,7 +209,7 @@ def decision_map(cells: pd.DataFrame, current_hit_rate: float) -> alt.Chart:
         y=alt.Y("hit_rate:O", sort=hit_order, title="Cache hit rate"),
     )
     cells_layer = base.mark_rect().encode(
-        color=alt.Color("strategy_label:N", sort=STRATEGY_ORDER, title="Cheapest"),
+        color=alt.Color("strategy_label:N", sort=STRATEGY_ORDER, title="Cheapest", legend=LEGEND),
         tooltip=[
             "traffic:O",
             "hit_rate:O",

@@ -65,7 +65,30 @@ def headline(summary: dict) -> list[str]:
     return lines
 
 
-def three_answers(summary: dict) -> dict:
+def _pick(costs_table: pd.DataFrame, strategy: str, multiplier: float = 1.0) -> dict | None:
+    rows = costs_table[
+        (costs_table["strategy"] == strategy)
+        & (costs_table["traffic_multiplier"] == multiplier)
+        & costs_table["feasible"]
+    ]
+    if rows.empty:
+        return None
+    row = rows.iloc[0]
+    return {
+        "strategy_label": STRATEGY_LABELS[strategy],
+        "offer": f"{row['provider']}/{row['instance_type']}",
+        "instances": int(row["instances"]),
+        "monthly_cost": float(row["monthly_cost"]),
+        "cost_per_mtok": float(row["cost_per_mtok"]),
+        "decode_tps": float(row["decode_tps"]),
+        "concurrency": int(row["concurrency"]),
+        "basis": row["basis"],
+    }
+
+
+def three_answers(summary: dict, costs_table: pd.DataFrame) -> dict:
+    """The current box's ceiling, the upgrade break-even and cost per 1M tokens, each next to
+    the best alternative at today's traffic."""
     current = summary["current"]
     upgrade = next(
         (
@@ -76,7 +99,62 @@ def three_answers(summary: dict) -> dict:
         None,
     )
     best_today = summary["recommendations"][0] if summary["recommendations"] else None
-    return {"current": current, "upgrade_break_even": upgrade, "best_today": best_today}
+    return {
+        "current": current,
+        "upgrade_break_even": upgrade,
+        "best_today": best_today,
+        "best_pick": _pick(costs_table, best_today["strategy"]) if best_today else None,
+        "upgrade_pick": _pick(costs_table, "upgrade"),
+        "scale_out_pick": _pick(costs_table, "scale_out"),
+    }
+
+
+def strategy_matrix(costs_table: pd.DataFrame, recommendations: list[dict]) -> dict:
+    """Strategies (rows, STRATEGIES order) x named multipliers (columns); the cheapest feasible
+    cell of each column (summary.json's recommendation) is flagged: the 'cheapest option per
+    multiplier' table."""
+    named = costs_table[
+        (costs_table["strategy"] != "candidate") & costs_table["named_multiplier"]
+    ].copy()
+    multipliers = sorted(named["traffic_multiplier"].unique())
+    cheapest = {rec["traffic_multiplier"]: rec["strategy"] for rec in recommendations}
+    matrix = []
+    for strategy in costs.STRATEGIES:
+        rows = named[named["strategy"] == strategy].set_index("traffic_multiplier")
+        if rows.empty:
+            continue
+        cells = []
+        for multiplier in multipliers:
+            if multiplier not in rows.index:
+                cells.append(None)
+                continue
+            r = rows.loc[multiplier]
+            cells.append(
+                {
+                    "offer": f"{r['provider']}/{r['instance_type']}",
+                    "software": r["software"],
+                    "instances": int(r["instances"]),
+                    "monthly_cost": float(r["monthly_cost"]),
+                    "cost_per_mtok": float(r["cost_per_mtok"]),
+                    "feasible": bool(r["feasible"]),
+                    "reason": r["reason"],
+                    "cheapest": cheapest.get(multiplier) == strategy,
+                }
+            )
+        matrix.append({"strategy": STRATEGY_LABELS[strategy], "cells": cells})
+    return {"multipliers": [float(m) for m in multipliers], "rows": matrix}
+
+
+def source_documents(sources: list[str]) -> list[str]:
+    """The distinct documents behind per-row source notes ("doc (row ...)" -> "doc")."""
+    return sorted({source.split(" (", 1)[0] for source in sources})
+
+
+def benchmark_origin(sources: pd.Series) -> pd.Series:
+    """A benchmark row's document: "repo@commit" for pinned repository files (one per repository,
+    not per file), otherwise the first token (a URL)."""
+    pinned = sources.str.extract(r"^([^\s:(]+@[0-9a-f]{7,40})", expand=False)
+    return pinned.fillna(sources.str.split(r"[ (]", n=1, regex=True).str[0])
 
 
 def report_context(inputs: dict, config: dict) -> dict:
@@ -112,13 +190,14 @@ def report_context(inputs: dict, config: dict) -> dict:
     calibration = io.read_parquet(inputs["calibration"])
     classes = calibration[calibration["kind"] == "class"].sort_values("hw_class")
     provenance = [io.json_load(p) for p in inputs["provenance"]]
+    for entry in provenance:
+        entry["documents"] = source_documents(entry["source_urls"])
     benchmarks = pd.read_csv(inputs["benchmarks"], dtype=str)
     benchmark_sources = (
-        benchmarks.assign(origin=benchmarks["source"].str.split(r"[ (]", n=1, regex=True).str[0])
+        benchmarks.assign(origin=benchmark_origin(benchmarks["source"]))
         .groupby("origin")
         .size()
-        .sort_values(ascending=False)
-        .head(12)
+        .sort_values(ascending=False, kind="mergesort")
     )
     catalog = io.read_parquet(inputs["catalog"])
     fx_rows = sorted((code, v["rate"], v["date"], v["source"]) for code, v in config["fx"].items())
@@ -126,9 +205,12 @@ def report_context(inputs: dict, config: dict) -> dict:
         "summary": summary,
         "currency": summary["report_currency"],
         "headline": headline(summary),
-        "answers": three_answers(summary),
+        "answers": three_answers(summary, costs_table),
         "charts": charts,
         "strategy_rows": strategy_rows,
+        "engineering_rate": config.get("engineering_rate", 0.0),
+        "roi_months": config.get("roi_months", 36),
+        "matrix": strategy_matrix(costs_table, summary["recommendations"]),
         "break_even": summary["break_even"],
         "labels": STRATEGY_LABELS,
         "advice": summary["advice"],

@@ -317,6 +317,38 @@ def roi_timeline(table: pd.DataFrame, months: int) -> tuple[pd.DataFrame, dict]:
     ), payback
 
 
+def payback_sensitivity(
+    table: pd.DataFrame, months: int, configured_rate: float, rates: list[float]
+) -> pd.DataFrame:
+    """Payback month of each strategy at today's traffic if engineering hours cost `rate` each.
+
+    Only the one-off engineering cost changes with the rate (hours x rate); the payback itself is
+    roi_timeline's, so the two can never disagree.
+    """
+    today = table[
+        (table["strategy"] != "candidate")
+        & table["named_multiplier"].fillna(False)
+        & (table["traffic_multiplier"] == 1.0)
+    ]
+    hours = today["engineering_hours"].fillna(0.0)
+    rows = []
+    for rate in rates:
+        priced = today.assign(one_off_cost=today["one_off_cost"] + hours * (rate - configured_rate))
+        _, payback = roi_timeline(priced, months)
+        for strategy, engineering_hours in zip(today["strategy"], hours, strict=True):
+            result = payback[(strategy, 1.0)]
+            rows.append(
+                {
+                    "engineering_rate": float(rate),
+                    "strategy": strategy,
+                    "engineering_hours": float(engineering_hours),
+                    "baseline": result["baseline"],
+                    "payback_month": result["payback_month"],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def _roi_baseline(frame: pd.DataFrame) -> str:
     as_is = frame[(frame["strategy"] == "as_is") & (frame["month"] == 0)]
     if len(as_is) and bool(as_is["feasible"].iloc[0]):
@@ -367,9 +399,10 @@ def finite_or_none(value):
 # ---------------------------------------------------------------- decision map
 
 
+# In costs.STRATEGIES order, which also breaks ties (as in the headline's recommendations).
 MAP_STRATEGIES = [
-    "scale_out",
     "optimise",
+    "scale_out",
     "upgrade_and_optimise",
     "best_cpu",
     "best_gpu",

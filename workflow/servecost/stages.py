@@ -435,7 +435,7 @@ def chart_frames(tables: dict[str, pd.DataFrame], config: dict) -> dict:
                 "current",
             ]
         ],
-        "per_mtok": per_mtok[["label", "kind", "instances", "basis", "cost_per_mtok"]],
+        "per_mtok": per_mtok[["label", "provider", "kind", "instances", "basis", "cost_per_mtok"]],
         "roi": roi_today[["strategy", "month", "cumulative_cost", "payback_month"]],
         "decision": decision,
         "current_hit_rate": 0.0,

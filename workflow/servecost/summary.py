@@ -9,7 +9,13 @@ import math
 
 import pandas as pd
 
-from servecost.costs import STRATEGY_LABELS
+from servecost.costs import (
+    STRATEGIES,
+    STRATEGY_LABELS,
+    cost_per_million_tokens,
+    cost_per_query,
+)
+from servecost.scenarios import payback_sensitivity
 
 SCHEMA_VERSION = 1
 ROUND = 6
@@ -24,8 +30,15 @@ def _num(value, digits: int = ROUND):
 
 
 def current_state(costs: pd.DataFrame, config: dict) -> dict:
-    """The current offer at 1x traffic as it runs today."""
+    """The current offer at 1x traffic as it runs today.
+
+    Cost per query and per 1M tokens are over the queries the box actually serves: an overloaded
+    box serves only its capacity, so spreading its bill over the whole load would flatter it.
+    """
     row = costs[(costs["strategy"] == "as_is") & (costs["traffic_multiplier"] == 1.0)].iloc[0]
+    served = min(row["queries_per_day"], row["instances"] * row["capacity_queries_per_day"])
+    per_query = cost_per_query(row["monthly_cost"], served) if served > 0 else float("nan")
+    tokens = config["workload"]["prompt_tokens"] + config["workload"]["completion_tokens"]
     return {
         "provider": row["provider"],
         "instance_type": row["instance_type"],
@@ -40,9 +53,10 @@ def current_state(costs: pd.DataFrame, config: dict) -> dict:
         "queries_per_day": _num(row["queries_per_day"], 2),
         "utilisation": _num(row["utilisation"], 4),
         "feasible": bool(row["feasible"]),
+        "served_queries_per_day": _num(served, 2),
         "monthly_cost": _num(row["monthly_cost"], 2),
-        "cost_per_query": _num(row["cost_per_query"]),
-        "cost_per_mtok": _num(row["cost_per_mtok"], 4),
+        "cost_per_query": _num(per_query),
+        "cost_per_mtok": _num(cost_per_million_tokens(per_query, tokens), 4),
     }
 
 
@@ -53,7 +67,10 @@ def recommendations(costs: pd.DataFrame) -> list[dict]:
     ]
     out = []
     for multiplier, rows in picks.groupby("traffic_multiplier", sort=True):
-        best = rows.sort_values(["monthly_cost", "strategy"], kind="mergesort").iloc[0]
+        # A tie (the same offer picked by two strategies) goes to the strategy listed first in
+        # STRATEGIES, the closest to what runs today; the decision map breaks ties the same way.
+        rank = rows["strategy"].map({s: i for i, s in enumerate(STRATEGIES)})
+        best = rows.assign(rank=rank).sort_values(["monthly_cost", "rank"]).iloc[0]
         out.append(
             {
                 "traffic_multiplier": _num(multiplier),
@@ -93,6 +110,37 @@ def payback_months(roi: pd.DataFrame) -> dict:
         row.strategy: (None if pd.isna(row.payback_month) else int(row.payback_month))
         for row in today.sort_values("strategy").itertuples()
     }
+
+
+def payback_sensitivity_list(costs: pd.DataFrame, config: dict) -> list[dict]:
+    """Payback months at each engineering rate of the config, strategies in STRATEGIES order."""
+    table = payback_sensitivity(
+        costs,
+        config.get("roi_months", 36),
+        config.get("engineering_rate", 0.0),
+        config.get("engineering_rate_sensitivity", [0.0]),
+    )
+    order = {s: i for i, s in enumerate(STRATEGIES)}
+    table = table.assign(order=table["strategy"].map(order))
+    out = []
+    for strategy, rows in table.sort_values(["order", "engineering_rate"]).groupby(
+        "strategy", sort=False
+    ):
+        out.append(
+            {
+                "strategy": strategy,
+                "baseline": rows["baseline"].iloc[0],
+                "engineering_hours": _num(rows["engineering_hours"].iloc[0], 2),
+                "payback_months": [
+                    {
+                        "engineering_rate": _num(r.engineering_rate, 2),
+                        "month": None if pd.isna(r.payback_month) else int(r.payback_month),
+                    }
+                    for r in rows.itertuples()
+                ],
+            }
+        )
+    return out
 
 
 def advice(costs: pd.DataFrame, throughput: pd.DataFrame, config: dict) -> list[dict]:
@@ -188,5 +236,6 @@ def build_summary(
         "recommendations": recommendations(costs),
         "break_even": break_even_list(break_even),
         "payback_months": payback_months(roi),
+        "payback_sensitivity": payback_sensitivity_list(costs, config),
         "advice": advice(costs, throughput, config),
     }
