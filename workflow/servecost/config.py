@@ -11,10 +11,12 @@ import yaml
 from servecost.errors import ConfigError
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
+# Every `snakemake` start parses the schema; libyaml's loader does it ~6x faster than pure Python.
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_schema() -> dict:
-    return yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return yaml.load(SCHEMA_PATH.read_text(encoding="utf-8"), Loader=YAML_LOADER)
 
 
 def _with_defaults(validator_class):
@@ -92,7 +94,7 @@ def _check_domain(config: dict) -> None:
 
 def load_config(path: str | Path, overrides: dict | None = None) -> dict:
     try:
-        config = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        config = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=YAML_LOADER) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot read config: {exc}") from exc
     config.update(overrides or {})
