@@ -15,6 +15,7 @@ hourly prices.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import math
 import re
@@ -104,6 +105,7 @@ def fetch_offer(client, region: str, path, fmt: str = "json") -> dict:
 
 
 # -- normalise -------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=4096)
 def _key(name: str) -> str:
     """CSV header 'Pre Installed S/W' and JSON attribute 'preInstalledSw' -> 'preinstalledsw'."""
     return re.sub(r"[^a-z0-9]", "", name.lower())
@@ -233,15 +235,73 @@ class _Offers:
 
 
 # -- CSV ---------------------------------------------------------------------------------
+# Every kept line holds these words (TermType OnDemand, Unit Hrs, a ...BoxUsage... usage type,
+# operating system Linux, tenancy Shared, capacity status Used). Testing the raw bytes for them
+# skips CSV parsing for the ~95 % of a region file's lines that cannot be kept (other operating
+# systems, Reserved terms, upfront fees, dedicated hosts, capacity reservations).
+KEEP_WORDS = (b"OnDemand", b"BoxUsage", b"Hrs", b"Linux", b"Shared", b"Used")
+
+
+def _term_type_pattern(term_type_field: int) -> re.Pattern:
+    """The TermType field of a line whose leading fields are quoted and hold no quote or newline.
+
+    AWS quotes every field, so nearly every line matches; reading one early field this way costs
+    a fraction of searching the whole line for the keep words.
+    """
+    return re.compile(rb'(?:"[^"\n]*",){%d}"([^"\n]*)"' % term_type_field)
+
+
+def _may_keep(line: bytes, term_type: re.Pattern) -> bool:
+    """False only for a line that cannot be kept."""
+    match = term_type.match(line)
+    if match is not None and match.group(1) != b"OnDemand":
+        return False
+    return all(word in line for word in KEEP_WORDS)
+
+
+def _ends_record(line: bytes) -> bool:
+    """A line ending in a closing quote ends its record (an opening quote follows a comma).
+
+    Other lines need their quotes counted to tell whether a quoted field runs on to the next.
+    """
+    body = line.rstrip(b"\r\n")
+    return body[-1:] == b'"' and body[-2:-1] not in (b'"', b",", b"")
+
+
+def _csv_records(handle, line_number: int):
+    """(number of the record's first line, raw record) for each record after the header."""
+    pending, first = b"", line_number
+    for line in handle:
+        line_number += 1
+        if pending:
+            pending += line
+            if pending.count(b'"') % 2 == 0:
+                yield first, pending
+                pending = b""
+        elif _ends_record(line) or line.count(b'"') % 2 == 0:
+            yield line_number, line
+        else:
+            pending, first = line, line_number
+    if pending:
+        yield first, pending
+
+
+def _parse_line(record: bytes) -> list[str]:
+    return next(csv.reader([record.decode("utf-8")]), [])
+
+
 def normalise_csv(path, *, origin: str, region_hint: str | None = None) -> list[dict]:
     offers = _Offers(origin, region_hint)
     offers.terms_first = True  # each CSV line carries product and price together
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
+    with open(path, "rb") as handle:
         header = None
-        for line_number, row in enumerate(reader, start=1):
-            if line_number > 20:
+        line_number = 0
+        while line_number < 20:
+            line = handle.readline()
+            if not line:
                 break
+            line_number += 1
+            row = _parse_line(line)
             if row and row[0] == "SKU":
                 header = [_key(name) for name in row]
                 break
@@ -254,14 +314,17 @@ def normalise_csv(path, *, origin: str, region_hint: str | None = None) -> list[
             if needed not in index:
                 raise DataError(f"{origin}: offer CSV has no {needed!r} column")
         width = len(header)
-        for row in reader:
-            line_number = reader.line_num
-            if len(row) != width:
-                raise DataError(
-                    f"{origin}: line {line_number}: {len(row)} fields, expected {width} "
-                    "(truncated file?)"
-                )
-            if row[index["termtype"]] != "OnDemand" or row[index["unit"]] != "Hrs":
+        term_type, unit = index["termtype"], index["unit"]
+        term_type_pattern = _term_type_pattern(term_type)
+        last = None
+        for record_line, record in _csv_records(handle, line_number):
+            last = (record_line, record)
+            if not _may_keep(record, term_type_pattern):
+                continue
+            last = None
+            row = _parse_line(record)
+            _check_width(row, width, origin, record_line)
+            if row[term_type] != "OnDemand" or row[unit] != "Hrs":
                 continue
             attrs = {name: row[i] for name, i in index.items()}
             if not keep_product(attrs, attrs["productfamily"]):
@@ -273,12 +336,26 @@ def normalise_csv(path, *, origin: str, region_hint: str | None = None) -> list[
                 "OnDemand",
                 "Hrs",
                 {attrs["currency"] or "USD": attrs["priceperunit"]},
-                f"{origin}: line {line_number} (SKU {sku})",
+                f"{origin}: line {record_line} (SKU {sku})",
             )
+        if last is not None:
+            # A file cut short ends in a partial line, whether or not it could have been kept.
+            _check_width(_parse_line(last[1]), width, origin, last[0])
     return offers.rows()
 
 
+def _check_width(row: list[str], width: int, origin: str, line_number: int) -> None:
+    if len(row) != width:
+        raise DataError(
+            f"{origin}: line {line_number}: {len(row)} fields, expected {width} (truncated file?)"
+        )
+
+
 # -- JSON, incrementally -----------------------------------------------------------------
+# Offer files are indented: skipping a run of whitespace in one regex call beats a Python loop.
+JSON_WHITESPACE = re.compile(r"[ \t\r\n]*")
+
+
 class _Reader:
     """Walks a JSON document held in a file, decoding one bounded value at a time."""
 
@@ -308,8 +385,7 @@ class _Reader:
 
     def peek(self) -> str:
         while True:
-            while self.pos < len(self.buffer) and self.buffer[self.pos] in " \t\r\n":
-                self.pos += 1
+            self.pos = JSON_WHITESPACE.match(self.buffer, self.pos).end()
             if self.pos < len(self.buffer):
                 return self.buffer[self.pos]
             if not self._more():
@@ -374,25 +450,52 @@ def normalise_json(path, *, origin: str, region_hint: str | None = None) -> list
             elif top == "terms":
                 if not seen_products:
                     offers.terms_first = True
-                for term_type in reader.members():
-                    for sku in reader.members():
-                        terms = reader.value()
-                        if term_type != "OnDemand" or not isinstance(terms, dict):
-                            continue
-                        for code, term in terms.items():
-                            for rate, dim in (term.get("priceDimensions") or {}).items():
-                                offers.add_price(
-                                    sku,
-                                    term_type,
-                                    str(dim.get("unit", "")),
-                                    dim.get("pricePerUnit") or {},
-                                    f"{origin}: SKU {sku} term {code} rate {rate}",
-                                )
+                if _read_terms(reader, offers, origin, products_read=seen_products):
+                    _check_document_end(path, origin)
+                    break
             else:
                 reader.value()
     if not seen_products:
         raise DataError(f"{origin}: no 'products' in the offer file")
     return offers.rows()
+
+
+def _read_terms(reader: _Reader, offers: _Offers, origin: str, *, products_read: bool) -> bool:
+    """Read the OnDemand prices; True if it stopped early with nothing left to read.
+
+    Reserved terms are most of a region file and never priced here. With the products and the
+    OnDemand terms read (AWS writes products, then OnDemand, then Reserved), nothing after them
+    can change the catalog, so the rest of the file is not parsed.
+    """
+    seen_on_demand = False
+    for term_type in reader.members():
+        if term_type != "OnDemand" and products_read and seen_on_demand:
+            return True
+        seen_on_demand = seen_on_demand or term_type == "OnDemand"
+        for sku in reader.members():
+            terms = reader.value()
+            if term_type != "OnDemand" or not isinstance(terms, dict):
+                continue
+            for code, term in terms.items():
+                for rate, dim in (term.get("priceDimensions") or {}).items():
+                    offers.add_price(
+                        sku,
+                        term_type,
+                        str(dim.get("unit", "")),
+                        dim.get("pricePerUnit") or {},
+                        f"{origin}: SKU {sku} term {code} rate {rate}",
+                    )
+    return False
+
+
+def _check_document_end(path, origin: str) -> None:
+    """A download cut short in the unread part still fails: the document must close."""
+    with open(path, "rb") as handle:
+        handle.seek(0, 2)
+        handle.seek(max(0, handle.tell() - 256))
+        tail = handle.read().rstrip()
+    if not tail.endswith(b"}"):
+        raise DataError(f"{origin}: truncated JSON (file ends early)")
 
 
 def is_csv(path) -> bool:
