@@ -40,6 +40,8 @@ STATE_JS = """JSON.stringify({
             text: svg ? "" : el.textContent.slice(0, 300)};
   }),
   chartErrors: document.querySelectorAll(".chart-error").length,
+  cheapestCells: document.querySelectorAll("#strategy-matrix td.cheapest").length,
+  matrixColumns: document.querySelectorAll("#strategy-matrix thead th").length,
   headline: Array.from(document.querySelectorAll("#headline-list li")).map(function (li) {
     return li.textContent; }),
   answersHeading: !!document.getElementById("answers"),
@@ -49,6 +51,22 @@ STATE_JS = """JSON.stringify({
   width: document.documentElement.scrollWidth,
   height: document.documentElement.scrollHeight
 })"""
+
+
+# Pick a provider in the cost-per-1M chart's drop-down, as a user would, then read the bars' labels.
+FILTER_JS = """(function () {
+  var chart = document.getElementById("chart-cost_per_mtok_by_offer");
+  var selects = chart.querySelectorAll(".vega-bindings select");
+  var provider = selects[1];
+  var option = Array.from(provider.options).find(function (o) { return o.textContent === "%s"; });
+  provider.value = option.value;
+  provider.dispatchEvent(new Event("change"));
+  provider.dispatchEvent(new Event("input"));
+  return option.textContent;
+})()"""
+BAR_LABELS_JS = """JSON.stringify(Array.from(document.querySelectorAll(
+  "#chart-cost_per_mtok_by_offer .role-axis-label text")).map(function (t) { return t.textContent; })
+  .filter(function (text) { return text.indexOf("/") > 0; }))"""
 
 
 class DevTools:
@@ -187,6 +205,10 @@ def page(chromium, built_results, tmp_path_factory) -> dict:
             time.sleep(0.25)
         state = json.loads(devtools.evaluate(session, STATE_JS))
         state["seconds"] = time.monotonic() - started
+        labels_before = json.loads(devtools.evaluate(session, BAR_LABELS_JS))
+        devtools.evaluate(session, FILTER_JS % "aws")
+        time.sleep(1.0)
+        labels_after = json.loads(devtools.evaluate(session, BAR_LABELS_JS))
         shot = devtools.send("Page.captureScreenshot", {
             "format": "png", "captureBeyondViewport": True,
             "clip": {"x": 0, "y": 0, "width": 1200, "height": state["height"], "scale": 1},
@@ -219,6 +241,7 @@ def page(chromium, built_results, tmp_path_factory) -> dict:
             if p["entry"].get("level") == "error"
         ],  # fmt: skip
         "dialogs": devtools.event_params("Page.javascriptDialogOpening"),
+        "bar_labels": (labels_before, labels_after),
     }
 
 
@@ -243,6 +266,19 @@ def test_every_chart_rendered_as_graphics(page):
 def test_filter_controls_bound_on_cost_vs_throughput(page):
     selects = {c["name"]: c["selects"] for c in page["state"]["charts"]}
     assert selects["cost_vs_throughput"] == 2  # kind and provider
+
+
+def test_provider_filter_redraws_the_per_token_chart(page):
+    before, after = page["bar_labels"]
+    assert len(before) == 25 and any(not label.startswith("aws/") for label in before)
+    # The filter keeps only AWS offers and re-ranks them: the cheapest AWS offers now fill it.
+    assert after and all(label.startswith("aws/") for label in after)
+
+
+def test_strategy_matrix_marks_one_cheapest_cell_per_multiplier(page):
+    state = page["state"]
+    assert state["matrixColumns"] == 1 + 4  # strategy + 1x, 2x, 10x, 100x
+    assert state["cheapestCells"] == 4
 
 
 def test_headline_and_three_answers(page):
@@ -280,11 +316,5 @@ def test_screenshot_is_a_real_picture(page):
     assert len(set(pixels)) > 64  # not a blank page
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Vega-Lite warns: 'shape dropped as it is incompatible with \"circle\"' "
-    "(cost_vs_throughput) and 'Infinite extent for field \"month\"' (roi_timeline's payback "
-    "layer is empty when no strategy pays back, e.g. when as-is is infeasible at 1x)",
-)
 def test_no_vega_warnings(page):
     assert page["console_warnings"] == []
