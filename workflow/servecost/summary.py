@@ -180,7 +180,9 @@ def advice(costs: pd.DataFrame, throughput: pd.DataFrame, config: dict) -> list[
                     "rule": "throughput-bound -> tune batch size before adding cores",
                     "message": f"Batching to {int(best_batch.loc[best_batch['decode_tps'].idxmax(), 'concurrency'])} "
                     f"streams raises decode from {single['decode_tps'].iloc[0]:.1f} to "
-                    f"{best_batch['decode_tps'].max():.1f} tok/s (x{gain:.2f}) on the box you have.",
+                    f"{best_batch['decode_tps'].max():.1f} tok/s (x{gain:.2f}) on the box you have, "
+                    f"which runs at {now['utilisation']:.0%} against a "
+                    f"{workload['target_utilisation']:.0%} target.",
                 }
             )
     if len(single) and not bool(single["fits_memory"].iloc[0]):
