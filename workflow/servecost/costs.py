@@ -11,6 +11,15 @@ Formulas (quoted in the report's methodology):
     utilisation     = load / (instances x raw capacity)
     cost/query      = monthly cost / (queries_per_day x multiplier x days_per_month)
     cost/1M tokens  = cost/query / (prompt_tokens + completion_tokens) x 1e6
+    electricity     = watts / 1000 x 730 h x price_per_kwh x PUE          per month, owned boxes
+    owned monthly   = purchase / lifetime_months + electricity
+    managed API     = (prompt x input_price + completion x output_price) / 1e6 x queries/day x 730/24
+    break-even      = first queries/day where A's cheapest option costs less than B's, found by
+                      comparing both step functions just after every point where any option needs
+                      one more instance (exact, not sampled)
+    cumulative(t)   = one-off (engineering hours x rate, or purchase) + t x monthly cost
+    payback month   = first t from which a strategy's cumulative cost stays <= the baseline's
+                      (as_is when it can carry the load, else scale_out)
 
 The traffic dimension is analytic (ceil of load over capacity), so the whole grid is array maths.
 """

@@ -8,6 +8,9 @@ Every formula of the throughput model lives here (the report's methodology quote
     decode(b)    = b / step(b)      aggregate tokens/s
     per_stream   = 1 / step(b)
     prefill      = F / (2 x P)      tokens/s, F = effective FLOP/s (calibrated)
+    memory(b)    = W + b x KV + runtime overhead  <= RAM (CPU) or VRAM x GPU count (GPU)
+    usable b     = the largest b that fits in memory and keeps per_stream >= the latency floor
+    basis        = measured (a benchmark row for this hardware, model, quant) > calibrated > roofline
 
 eta_bw is fitted per hardware class from measured single-stream decode rows, as a straight line in
 log10(weight GB) (small models reach a lower fraction of the bound); F is eta_fl x peak FLOP/s on
