@@ -16,6 +16,10 @@ rule costs:
         "results/benchmarks/costs.tsv"
     conda:
         "../envs/servecost.yaml"
+    # The cost grid is the one large in-memory table: up to ~2 GB for a 50,000-offer catalog.
+    resources:
+        mem_mb=3000,
+        runtime=15,
     params:
         settings=model_params,
     script:

@@ -3,6 +3,11 @@
 
 if config["prices"] == "live":
 
+    # On a cluster the fetch runs on the submitting host: compute nodes often have no route to the
+    # internet, and the API tokens stay in the one environment that already holds them.
+    localrules:
+        fetch_prices,
+
     rule fetch_prices:
         output:
             raw=directory("results/raw/{provider}"),
@@ -30,6 +35,11 @@ if config["prices"] == "live":
             "results/benchmarks/prices/{provider}.tsv"
         conda:
             "../envs/servecost.yaml"
+        # A cluster job's request (local runs ignore it). Ingest streams the offer file, so memory
+        # stays under 1 GB whatever the size (issue 8); a whole-region AWS file takes minutes.
+        resources:
+            mem_mb=1500,
+            runtime=30,
         params:
             settings=provider_settings,
         script:
