@@ -215,6 +215,8 @@ def page(chromium, built_results, tmp_path_factory) -> dict:
         }, session, timeout=60)  # fmt: skip
         screenshot = out / "report.png"
         screenshot.write_bytes(base64.b64decode(shot["data"]))
+        printed = devtools.send("Page.printToPDF", {"printBackground": False}, session, timeout=60)
+        pdf = base64.b64decode(printed["data"])
         devtools.send("Browser.close")
     finally:
         try:
@@ -242,6 +244,7 @@ def page(chromium, built_results, tmp_path_factory) -> dict:
         ],  # fmt: skip
         "dialogs": devtools.event_params("Page.javascriptDialogOpening"),
         "bar_labels": (labels_before, labels_after),
+        "pdf": pdf,
     }
 
 
@@ -266,6 +269,13 @@ def test_every_chart_rendered_as_graphics(page):
 def test_filter_controls_bound_on_cost_vs_throughput(page):
     selects = {c["name"]: c["selects"] for c in page["state"]["charts"]}
     assert selects["cost_vs_throughput"] == 2  # kind and provider
+
+
+def test_prints_to_a_multi_page_pdf(page):
+    pdf = page["pdf"]
+    assert pdf.startswith(b"%PDF-")
+    pages = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
+    assert 5 <= pages <= 40  # the whole report, paginated: not one clipped page, not blank pages
 
 
 def test_provider_filter_redraws_the_per_token_chart(page):
