@@ -177,6 +177,72 @@ def traffic_points(multipliers: list[float], curve_points: int) -> pd.DataFrame:
     return pd.DataFrame({"traffic_multiplier": values, "named_multiplier": named})
 
 
+def best_concurrency(capacity, feasible) -> tuple[np.ndarray, np.ndarray]:
+    """Along the last axis (concurrencies, ascending): the feasible one with the most capacity.
+
+    offer_capacity's rule on arrays: most capacity, ties to the lowest concurrency. Returns the
+    index and its capacity; capacity is 0 where no concurrency is feasible.
+    """
+    capacity = np.asarray(capacity, dtype=float)
+    usable = np.where(np.asarray(feasible) & np.isfinite(capacity), capacity, 0.0)
+    index = np.argmax(usable, axis=-1)
+    return index, np.take_along_axis(usable, index[..., None], axis=-1)[..., 0]
+
+
+def undominated_offers(capacity, monthly_price) -> np.ndarray:
+    """Indices (ascending) of the offers that can be the cheapest at some load.
+
+    An offer loses at every load to one that is cheaper with at least its capacity, or as cheap
+    with at least its capacity and listed earlier (ties go to the earlier offer): in price order,
+    then list order, only offers with more capacity than every offer before them survive.
+    """
+    capacity = np.asarray(capacity, dtype=float)
+    price = np.asarray(monthly_price, dtype=float)
+    candidates = np.flatnonzero(np.isfinite(capacity) & (capacity > 0) & np.isfinite(price))
+    order = candidates[np.argsort(price[candidates], kind="stable")]
+    ordered = capacity[order]
+    most_before = np.maximum.accumulate(np.concatenate([[0.0], ordered[:-1]]))
+    return np.sort(order[ordered > most_before])
+
+
+def cheapest_offers(capacity, monthly_price, load) -> dict[str, np.ndarray]:
+    """Per load: the offer whose instances x monthly price is lowest, on arrays.
+
+    capacity: (..., offers) queries/day one instance may plan for (0 = cannot serve);
+    monthly_price: broadcastable to capacity; load: (traffic,) queries/day. The traffic axis is
+    analytic (instances = max(1, ceil(load / capacity))) over the undominated offers only, so the
+    work per load is a few dozen offers, not the catalog. Ties go to the first offer. Returns
+    offer index (-1 where no offer can serve), instances and monthly cost, each of shape
+    (..., traffic).
+    """
+    capacity = np.asarray(capacity, dtype=float)
+    price = np.broadcast_to(np.asarray(monthly_price, dtype=float), capacity.shape)
+    load = np.asarray(load, dtype=float)
+    shape = (*capacity.shape[:-1], len(load))
+    rows_capacity = capacity.reshape(-1, capacity.shape[-1])
+    rows_price = price.reshape(-1, capacity.shape[-1])
+    offer = np.full((len(rows_capacity), len(load)), -1)
+    instances = np.zeros((len(rows_capacity), len(load)), dtype=int)
+    monthly = np.full((len(rows_capacity), len(load)), np.inf)
+    # One pass per leading row (e.g. model x quant), each over whole arrays of offers and loads.
+    for row, (row_capacity, row_price) in enumerate(zip(rows_capacity, rows_price, strict=True)):
+        keep = undominated_offers(row_capacity, row_price)
+        if not len(keep):
+            continue
+        needed = instances_needed(load[:, None], row_capacity[keep][None, :])
+        cost = needed * row_price[keep][None, :]
+        best = np.argmin(cost, axis=1)
+        picked = np.arange(len(load))
+        offer[row] = keep[best]
+        instances[row] = needed[picked, best]
+        monthly[row] = cost[picked, best]
+    return {
+        "offer": offer.reshape(shape),
+        "instances": instances.reshape(shape),
+        "monthly_cost": monthly.reshape(shape),
+    }
+
+
 def cost_grid(capacity: pd.DataFrame, traffic: pd.DataFrame, workload: dict) -> pd.DataFrame:
     """Every offer x software variant x traffic point, with the instances it would need."""
     grid = capacity.merge(traffic, how="cross")

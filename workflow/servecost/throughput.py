@@ -51,6 +51,11 @@ def prefill_tokens_per_second(flops, params):
     return flops / (2.0 * params)
 
 
+def memory_needed_gib(weights, kv_per_sequence, batch, runtime_overhead_gib):
+    """Weights, one KV cache per concurrent sequence, and the runtime beside them."""
+    return (weights + batch * kv_per_sequence) / GIB + runtime_overhead_gib
+
+
 def cpu_threads(vcpus, arch):
     """llama.cpp runs best with one thread per physical core: x86 vCPUs are SMT siblings."""
     vcpus = np.asarray(vcpus, dtype=float)
@@ -270,9 +275,12 @@ def throughput_table(
     grid["prefill_basis"] = np.where(has_prefill, "measured", grid["basis"])
     grid.loc[measured, "basis"] = "measured"
 
-    grid["memory_needed_gib"] = (
-        grid["weight_bytes"] + grid["concurrency"] * grid["kv_bytes_per_sequence"]
-    ) / GIB + runtime_overhead_gib
+    grid["memory_needed_gib"] = memory_needed_gib(
+        grid["weight_bytes"],
+        grid["kv_bytes_per_sequence"],
+        grid["concurrency"],
+        runtime_overhead_gib,
+    )
     grid["memory_headroom_gib"] = grid["usable_memory_gib"] - grid["memory_needed_gib"]
     grid["fits_memory"] = (grid["memory_headroom_gib"] >= 0).fillna(False).astype(bool)
     grid["meets_latency"] = (grid["decode_tps_per_stream"] >= latency_floor_tps).astype(bool)
