@@ -174,3 +174,21 @@ def test_latency_floor_marks_infeasible():
     slow = table.loc[("llama-3.1-70b", "f16")]
     assert not slow["meets_latency"] and not slow["feasible"]
     assert "floor 5" in slow["reason"]
+
+
+def test_small_models_reach_a_lower_fraction_of_the_bound(built_results):
+    # The published CPU rows (config/benchmarks.csv) say so, the per-class fit must keep it (a
+    # positive slope in log10(weight GB)), and the report's methodology must say it.
+    calibration = pd.read_parquet(built_results / "results" / "calibration.parquet")
+    classes = calibration[(calibration["kind"] == "class") & (calibration["n_rows"] >= 20)]
+    cpu = {"amd-epyc", "ampere-altra", "graviton2", "graviton3", "graviton4", "intel-xeon"}
+    assert cpu <= set(classes["hw_class"])
+    assert (classes.set_index("hw_class").loc[sorted(cpu), "eta_slope"] > 0).all()
+    rows = calibration[(calibration["kind"] == "row") & (calibration["hw_class"] == "amd-epyc")]
+    # The class's worst error is the documented whole-host outlier (config/DATA.md): genuine
+    # SpareCores rows, 0.4 GB model on a 192-vCPU box at under 6 % of the bandwidth bound.
+    worst = rows.loc[rows["ape"].idxmax()]
+    assert (worst["hardware_id"], worst["model_id"]) == ("aws-c8a.48xlarge", "qwen1.5-0.5b")
+    assert worst["tok_s"] == 123.636 and worst["eta_bw"] < 0.06
+    report = (built_results / "results" / "report.html").read_text(encoding="utf-8")
+    assert "small models reach a lower fraction of the bound" in report
