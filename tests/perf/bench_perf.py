@@ -230,8 +230,8 @@ def ingest_line(entry: dict) -> str:
     stream = entry["stream"]
     line = (
         f"ingest {entry['format']:4} {entry['megabytes']:7.1f} MB  stream "
-        f"{stream['seconds']:6.2f} s ({stream['mb_per_s']:4.0f} MB/s, cpu {stream['cpu_seconds']:.2f} s)"
-        f" {stream['peak_rss_mib']:6.0f} MiB"
+        f"{stream['seconds']:6.2f} s ({stream['mb_per_s']:4.0f} MB/s; cpu {stream['cpu_seconds']:.2f} s,"
+        f" {entry['megabytes'] / stream['cpu_seconds']:4.0f} MB/cpu-s) {stream['peak_rss_mib']:6.0f} MiB"
     )
     if "naive" in entry:
         naive = entry["naive"]

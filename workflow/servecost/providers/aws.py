@@ -1,9 +1,11 @@
 """AWS EC2 through the Price List Bulk API (no auth).
 
 fetch: offer index -> EC2 region index -> the region's current offer file (JSON, or CSV: the
-same path with .csv), streamed to disk. normalise: streams the offer file (csv module, or an
-incremental JSON reader over `products` and `terms`), so peak memory depends on the number of
-offers kept, not on the size of the file (hundreds of MB).
+same path with .csv), streamed to disk. normalise: streams the offer file, so peak memory
+depends on the number of offers kept, not on the size of the file (hundreds of MB). CSV: each
+raw line is tested for the words a kept line must hold and only candidates are parsed (csv
+module). JSON: an incremental reader decodes one product or one SKU's terms at a time and stops
+after the OnDemand terms. tests/perf/ measures both against loading the whole file.
 
 Kept: productFamily "Compute Instance" (or its bare-metal variant), operatingSystem Linux,
 preInstalledSw NA, licenseModel "No License required", tenancy Shared, capacitystatus Used,
