@@ -301,7 +301,9 @@ def test_concurrency_4_aggregates_independent_streams(server):
     assert s.completion_tokens == N_TOKENS
     assert s.decode_tps_per_stream == approx(RATE)
     assert s.decode_tps_aggregate == approx(4 * RATE)
-    assert s.ttft_ms_p50 == approx(TTFT * 1000)
+    # Four connections opened at once on a busy 2-core runner add tens of ms before the server's
+    # first-token delay starts (224 ms seen for 200): the delay is a floor, not a centre.
+    assert TTFT * 1000 * 0.95 <= s.ttft_ms_p50 <= TTFT * 1000 * 1.5
     assert s.prompt_tokens == 64  # as requested: nothing better was reported
 
 

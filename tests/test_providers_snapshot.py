@@ -111,7 +111,8 @@ def test_hourly_only_provider_leaves_price_month_blank(tmp_path):
     rows = read_rows(Path(result["path"]))
     assert rows[("gpu_1x_a100", "")]["price_hour"] == "0.8"
     assert rows[("gpu_1x_a100", "")]["price_month"] == ""  # readers fill hourly x 730
-    assert read_price_csv(result["path"])["price_month"].tolist() == [584.0, 803.0000000000001]
+    # 0.80 x 730 and 1.10 x 730, the second without its binary noise (803.0000000000001)
+    assert read_price_csv(result["path"])["price_month"].tolist() == [584.0, 803.0]
 
 
 def test_snapshot_from_normalised_parquet(tmp_path, capsys):
