@@ -148,19 +148,22 @@ def summarise(runs: list[dict]) -> dict:
         "seconds": statistics.median(run["seconds"] for run in runs),
         "cpu_seconds": statistics.median(run["cpu_seconds"] for run in runs),
         "peak_rss_mib": statistics.median(run["peak_rss_mib"] for run in runs),
+        "each_seconds": [round(run["seconds"], 3) for run in runs],
+        "each_peak_rss_mib": [round(run["peak_rss_mib"]) for run in runs],
         "rows": runs[0]["rows"],
         "digest": runs[0]["digest"],
     }
 
 
 def input_file(workdir: Path, fmt: str, size: int) -> Path:
-    from tests.perf import offer_files
-
+    """The offer file of this format and size, generated once (in a subprocess: a child that
+    starts from a big parent counts the parent's memory in its own peak RSS)."""
     path = workdir / f"aws-offers-{label(size)}.{fmt}"
     if not path.exists():
         partial = path.with_suffix(f".{fmt}.partial")
         started = time.perf_counter()
-        (offer_files.write_csv if fmt == "csv" else offer_files.write_json)(partial, size)
+        command = [sys.executable, "-m", "tests.perf.bench_perf", "--generate", fmt, str(size)]
+        subprocess.run([*command, "--result", str(partial)], cwd=REPO, check=True)
         partial.rename(path)
         print(
             f"generated {path} ({path.stat().st_size / 1e6:.1f} MB) in "
@@ -283,7 +286,16 @@ def main(argv=None) -> None:
     parser.add_argument("--run-case", help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
+    parser.add_argument("--generate", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.generate:
+        from tests.perf import offer_files
+
+        fmt, size = args.generate
+        (offer_files.write_csv if fmt == "csv" else offer_files.write_json)(
+            Path(args.result), int(size)
+        )
+        return
     if args.run_case:
         result = run_case(args.run_case, args.input, args.grid_offers)
         Path(args.result).write_text(json.dumps(result))
