@@ -6,8 +6,9 @@ import shutil
 
 import pandas as pd
 
-from tests.conftest import REPO
 from tests.perf.bench_report import replicate_catalog
+
+from .conftest import REPO
 
 
 def test_replicated_catalog_grows_in_instance_types_all_mapped(tmp_path):

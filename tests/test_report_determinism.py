@@ -6,8 +6,6 @@ import html
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,8 @@ from servecost import report
 from servecost.charts import CHART_NAMES
 from servecost.config import validate_config
 
-REPO = Path(__file__).resolve().parents[1]
+from .conftest import REPO, run_dag
+
 EVIL = "<script>alert(1)</script>"
 MAX_ROWS = 5000
 SPEC_BLOCK = re.compile(r'<script type="application/json" id="spec-([a-z_]+)">(.*?)</script>', re.S)
@@ -26,13 +25,6 @@ def compared_files(results: Path) -> list[str]:
     names = ["report.html", "summary.md", "summary.json"]
     names += [f"charts/{name}.vl.json" for name in CHART_NAMES]
     return names
-
-
-def run_snakemake(workdir: Path) -> None:
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-           "--directory", str(workdir), "--cores", "2"]  # fmt: skip
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
 
 
 def context_for(workdir: Path) -> dict:
@@ -63,7 +55,7 @@ def spec_blocks(page: str) -> dict[str, str]:
 def test_second_run_is_byte_identical(built_results, tmp_path):
     """A second, independent run from the same config/ writes the same bytes."""
     shutil.copytree(REPO / "config", tmp_path / "config")
-    run_snakemake(tmp_path)
+    run_dag(tmp_path)
     different = [
         name
         for name in compared_files(built_results / "results")
