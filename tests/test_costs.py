@@ -130,3 +130,34 @@ def test_cost_grid_instances_and_utilisation():
     assert grid.loc[1.0, "monthly_cost"] == pytest.approx(15.0)
     assert grid.loc[1.0, "utilisation"] == pytest.approx(500 / (2 * 345.6))
     assert bool(grid.loc[1.0, "feasible"])
+
+
+def test_offer_known_only_at_todays_quant_keeps_its_figure_when_optimised():
+    # A custom box measured at q4_k_m only, and a catalog box modelled at both quantisations.
+    keys = {"region": "", "billing": "on_demand", "feasible": True, "prefill_tps": math.inf}
+    offers = pd.DataFrame(
+        [
+            {"provider": "custom", "instance_type": "my-box", "quant": "q4_k_m",
+             "concurrency": 1, "decode_tps": 8.0, **keys},
+            {"provider": "hetzner", "instance_type": "cx32", "quant": "q4_k_m",
+             "concurrency": 1, "decode_tps": 10.0, **keys},
+            {"provider": "hetzner", "instance_type": "cx32", "quant": "q4_0",
+             "concurrency": 1, "decode_tps": 12.0, **keys},
+        ]
+    )  # fmt: skip
+    workload = {"quant": "q4_k_m", "prompt_tokens": 0, "completion_tokens": TOKENS,
+                "target_utilisation": 1.0}  # fmt: skip
+    optimisations = {
+        "quantisation": {"enabled": True, "quant": "q4_0", "hours": 4},
+        "response_cache": {"enabled": True, "hit_rate": 0.5, "hours": 8},
+    }
+    variants = cm.software_variants(workload, optimisations)
+    best = cm.offer_capacity(offers, variants, workload).set_index(["instance_type", "software"])
+    # The custom box is still a candidate when optimised: same 8 tok/s (345.6 queries/day), and
+    # the cache halves its load downstream; the catalog box gets the faster q4_0.
+    assert best.loc[("my-box", "optimised"), "quant"] == "q4_k_m"
+    assert best.loc[("my-box", "optimised"), "capacity_queries_per_day"] == pytest.approx(345.6)
+    assert best.loc[("my-box", "optimised"), "cache_hit_rate"] == 0.5
+    assert best.loc[("cx32", "optimised"), "quant"] == "q4_0"
+    assert best.loc[("cx32", "optimised"), "capacity_queries_per_day"] == pytest.approx(518.4)
+    assert len(best) == 4

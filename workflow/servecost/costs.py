@@ -138,11 +138,19 @@ def offer_capacity(offers: pd.DataFrame, variants: list[dict], workload: dict) -
     concurrency with decode_tps, prefill_tps and feasibility.
     """
     frames = []
+    baseline_quant = variants[0]["quant"]
     for variant in variants:
-        rows = offers[
-            (offers["quant"] == variant["quant"])
-            & (offers["concurrency"] <= variant["max_concurrency"])
-        ].copy()
+        allowed = offers["concurrency"] <= variant["max_concurrency"]
+        rows = offers[(offers["quant"] == variant["quant"]) & allowed]
+        if variant["quant"] != baseline_quant:
+            # An offer known only at today's quantisation (a custom box with the user's own
+            # tok/s) keeps that figure: the quantisation gain is unknown, the other
+            # optimisations (cache, prefix cache, batching) still apply.
+            known = pd.MultiIndex.from_frame(rows[OFFER_KEYS])
+            today = offers[(offers["quant"] == baseline_quant) & allowed]
+            unknown = ~pd.MultiIndex.from_frame(today[OFFER_KEYS]).isin(known)
+            rows = pd.concat([rows, today[unknown]], ignore_index=True)
+        rows = rows.copy()
         rows["software"] = variant["software"]
         rows["cache_hit_rate"] = variant["cache_hit_rate"]
         rows["prefix_saving"] = variant["prefix_saving"]
