@@ -1,4 +1,6 @@
 # Shared helpers: config validation, provider lists, input functions.
+from pathlib import Path
+
 import servecost.config
 from servecost.chart_names import CHART_NAMES
 
@@ -7,6 +9,11 @@ config.update(servecost.config.validate_config(config))
 
 PROVIDERS = sorted(p for p, s in config["providers"].items() if s.get("enabled", True))
 CHARTS = CHART_NAMES
+# The report's Jinja2 templates are inputs too, so editing one re-renders the report.
+REPORT_TEMPLATES = sorted(
+    str(path)
+    for path in (Path(servecost.config.__file__).parent / "templates").glob("*.j2")
+)
 
 
 wildcard_constraints:
@@ -50,6 +57,7 @@ def model_params(wildcards):
         "current",
         "optimisations",
         "engineering_rate",
+        "engineering_rate_sensitivity",
         "custom_offers",
         "owned_hardware",
         "electricity",

@@ -32,7 +32,6 @@ rule charts:
         quality_cost="results/quality_cost.parquet",
     output:
         specs=expand("results/charts/{chart}.vl.json", chart=CHARTS),
-        pngs=expand("results/charts/{chart}.png", chart=CHARTS),
     log:
         "results/logs/charts.log",
     benchmark:
@@ -45,10 +44,42 @@ rule charts:
         "../scripts/charts.py"
 
 
+# Drawn apart from the specs so the report (which needs only the specs) does not wait for them.
+rule chart_pngs:
+    input:
+        specs=expand("results/charts/{chart}.vl.json", chart=CHARTS),
+    output:
+        pngs=expand("results/charts/{chart}.png", chart=CHARTS),
+    log:
+        "results/logs/chart_pngs.log",
+    benchmark:
+        "results/benchmarks/chart_pngs.tsv"
+    conda:
+        "../envs/servecost.yaml"
+    script:
+        "../scripts/chart_pngs.py"
+
+
+# The same bytes for a given vl-convert; built once, at the start, beside the price jobs.
+rule vega_bundle:
+    output:
+        bundle="results/vendor/vega-bundle.js",
+    log:
+        "results/logs/vega_bundle.log",
+    benchmark:
+        "results/benchmarks/vega_bundle.tsv"
+    conda:
+        "../envs/servecost.yaml"
+    script:
+        "../scripts/vega_bundle.py"
+
+
 rule report:
     input:
         summary="results/summary.json",
         specs=expand("results/charts/{chart}.vl.json", chart=CHARTS),
+        vega_bundle="results/vendor/vega-bundle.js",
+        templates=REPORT_TEMPLATES,
         catalog="results/catalog.parquet",
         calibration="results/calibration.parquet",
         costs="results/costs.parquet",

@@ -1,7 +1,7 @@
 """Altair chart builders: one pure function per chart, from small pre-aggregated frames.
 
 Each builder sorts its input on explicit keys and fixes its domains so the spec is deterministic.
-CHARTS maps a chart name to its caption (what to read from it), in report order.
+The chart names and captions live in servecost.chart_names (no Altair needed to read them).
 """
 
 from __future__ import annotations
@@ -9,27 +9,9 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from servecost.chart_names import CHART_NAMES  # noqa: F401  (re-exported)
+from servecost.chart_names import CHART_NAMES, CHARTS  # noqa: F401  (re-exported)
 from servecost.costs import STRATEGIES, STRATEGY_LABELS
 
-CHARTS: dict[str, str] = {
-    "cost_vs_traffic": "Monthly cost of each strategy as traffic grows (log-log); the dots mark "
-    "1x, 2x, 10x and 100x. The lowest line at a given traffic is the cheapest way to serve it.",
-    "cost_vs_throughput": "Every offer's decode tokens/s against its monthly price; the line is the "
-    "Pareto frontier (nothing is both cheaper and faster), the ringed point is your current box.",
-    "cost_per_mtok_by_offer": "Cost per million tokens of the cheapest offers at today's traffic, "
-    "GPU and CPU coloured apart: shorter is cheaper.",
-    "roi_timeline": "Cumulative cost over the months including one-off work; where a line crosses "
-    "below the baseline, that change has paid for itself (marked).",
-    "decision_map": "Cheapest strategy for each traffic multiplier (x) and cache hit rate (y); the "
-    "ringed cell is today.",
-    "throughput_vs_batch": "Aggregate and per-stream decode tokens/s against batch size for the "
-    "current box and the best CPU and GPU offers; below the dashed latency floor a stream is too slow.",
-    "scaling_laws": "Left: predicted loss falls slowly with model size (Chinchilla, 20 tokens per "
-    "parameter). Right: serving cost per million tokens on the best offer grows with size.",
-    "calibration": "Measured against modelled decode tokens/s for every benchmark row; points on "
-    "the diagonal are exact, the roofline is calibrated per hardware class.",
-}
 WIDTH, HEIGHT = 560, 320
 STRATEGY_ORDER = [STRATEGY_LABELS[s] for s in STRATEGIES]
 # Strategy labels are whole phrases; the default 160 px limit cuts them mid-word.

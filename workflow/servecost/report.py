@@ -14,7 +14,7 @@ import jinja2
 import pandas as pd
 
 from servecost import costs, io, scaling_laws, throughput
-from servecost.charts import CHARTS
+from servecost.chart_names import CHARTS
 from servecost.costs import STRATEGY_LABELS
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -225,7 +225,11 @@ def report_context(inputs: dict, config: dict) -> dict:
             ("Cost and capacity", costs.__doc__),
             ("Scaling laws", scaling_laws.__doc__),
         ],
-        "vega_bundle": vega_bundle(),
+        "vega_bundle": (
+            Path(inputs["vega_bundle"]).read_text(encoding="utf-8")
+            if inputs.get("vega_bundle")
+            else vega_bundle()
+        ),
     }
 
 

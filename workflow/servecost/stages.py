@@ -467,15 +467,29 @@ def chart_objects(frames: dict, config: dict) -> dict:
 
 
 def build_charts(inputs: dict, config: dict, out_dir: str) -> None:
-    import vl_convert
-
+    """Every chart's Vega-Lite spec (the report embeds these; the PNGs are drawn by another job)."""
     tables = {name: io.read_parquet(path) for name, path in inputs.items()}
     for name, chart in chart_objects(chart_frames(tables, config), config).items():
-        spec = chart.to_dict()
-        io.write_json(Path(out_dir) / f"{name}.vl.json", spec)
-        png = vl_convert.vegalite_to_png(spec, vl_version="6.4", scale=1.0)
-        io.write_bytes(Path(out_dir) / f"{name}.png", png)
+        io.write_json(Path(out_dir) / f"{name}.vl.json", chart.to_dict())
         log.info("chart %s written", name)
+
+
+def render_pngs(spec_paths: list[str], out_dir: str) -> None:
+    """A PNG of each chart spec, for people who paste charts into documents."""
+    import vl_convert
+
+    for path in spec_paths:
+        name = Path(path).name.removesuffix(".vl.json")
+        png = vl_convert.vegalite_to_png(io.json_load(path), vl_version="6.4", scale=1.0)
+        io.write_bytes(Path(out_dir) / f"{name}.png", png)
+        log.info("png %s written", name)
+
+
+def write_vega_bundle(out: str) -> None:
+    """Vega, Vega-Lite and vega-embed as one script, built once per run beside the price jobs."""
+    from servecost import report
+
+    io.write_text(out, report.vega_bundle())
 
 
 def build_report(inputs: dict, config: dict, html_out: str, markdown_out: str) -> None:
