@@ -2,8 +2,8 @@
 
 Each test needs its executor plugin (`pip install -e ".[slurm]"`, `".[kubernetes]"`). They are
 not in the `test` extra: Snakemake imports every installed executor plugin at start-up, which
-costs each `snakemake` run, no-op reruns included, 0.6-0.7 s per plugin (README, "Pipeline run
-time"). So a test looks for the plugin in $SERVECOST_CLUSTER_PYTHON (a separate environment,
+costs each `snakemake` run, no-op reruns included, 0.6-0.7 s per plugin (docs/performance.md,
+"Pipeline run time"). So a test looks for the plugin in $SERVECOST_CLUSTER_PYTHON (a separate environment,
 as .ci/run makes one), then in this interpreter, and is skipped without it unless
 SERVECOST_REQUIRE_CLUSTER=1 makes that a failure.
 
