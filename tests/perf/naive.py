@@ -43,13 +43,5 @@ def normalise_json(path, *, origin: str, region_hint: str | None = None) -> list
         offers.add_product(sku, str(product.get("productFamily", "")), attrs)
     for term_type, by_sku in document["terms"].items():
         for sku, terms in by_sku.items():
-            for code, term in terms.items():
-                for rate, dim in (term.get("priceDimensions") or {}).items():
-                    offers.add_price(
-                        sku,
-                        term_type,
-                        str(dim.get("unit", "")),
-                        dim.get("pricePerUnit") or {},
-                        f"{origin}: SKU {sku} term {code} rate {rate}",
-                    )
+            aws.add_term_prices(offers, sku, term_type, terms, origin)
     return offers.rows()

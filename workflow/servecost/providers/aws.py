@@ -478,16 +478,21 @@ def _read_terms(reader: _Reader, offers: _Offers, origin: str, *, products_read:
             terms = reader.value()
             if term_type != "OnDemand" or not isinstance(terms, dict):
                 continue
-            for code, term in terms.items():
-                for rate, dim in (term.get("priceDimensions") or {}).items():
-                    offers.add_price(
-                        sku,
-                        term_type,
-                        str(dim.get("unit", "")),
-                        dim.get("pricePerUnit") or {},
-                        f"{origin}: SKU {sku} term {code} rate {rate}",
-                    )
+            add_term_prices(offers, sku, term_type, terms, origin)
     return False
+
+
+def add_term_prices(offers, sku: str, term_type: str, terms: dict, origin: str) -> None:
+    """Every price dimension of one SKU's terms of one type (JSON offer-file shape)."""
+    for code, term in terms.items():
+        for rate, dim in (term.get("priceDimensions") or {}).items():
+            offers.add_price(
+                sku,
+                term_type,
+                str(dim.get("unit", "")),
+                dim.get("pricePerUnit") or {},
+                f"{origin}: SKU {sku} term {code} rate {rate}",
+            )
 
 
 def _check_document_end(path, origin: str) -> None:
