@@ -95,7 +95,17 @@ def resources_of(text: str, rule: str) -> list[str]:
 def expected_jobs(workdir: Path, price_rules: tuple[str, ...]) -> dict[str, int]:
     config = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
     providers = [p for p, s in config["providers"].items() if s.get("enabled", True)]
-    stages = ("catalog", "throughput", "offers", "costs", "scaling_laws", "summary", "charts")
+    stages = (
+        "catalog",
+        "throughput",
+        "offers",
+        "costs",
+        "scaling_laws",
+        "summary",
+        "charts",
+        "chart_pngs",
+        "vega_bundle",
+    )
     return {
         **dict.fromkeys(price_rules, len(providers)),
         **dict.fromkeys(stages, 1),

@@ -9,11 +9,14 @@ config.update(servecost.config.validate_config(config))
 
 PROVIDERS = sorted(p for p, s in config["providers"].items() if s.get("enabled", True))
 CHARTS = CHART_NAMES
-# The report's Jinja2 templates are inputs too, so editing one re-renders the report.
-REPORT_TEMPLATES = sorted(
-    str(path)
-    for path in (Path(servecost.config.__file__).parent / "templates").glob("*.j2")
-)
+# The report's Jinja2 templates are inputs too, so editing one re-renders the report. They ship
+# with the code, not the data: local() keeps them out of a cluster's default storage.
+REPORT_TEMPLATES = [
+    local(str(path))
+    for path in sorted(
+        (Path(servecost.config.__file__).parent / "templates").glob("*.j2")
+    )
+]
 
 
 wildcard_constraints:
