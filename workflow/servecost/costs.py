@@ -46,6 +46,9 @@ STRATEGIES = [
     "owned",
     "managed_api",
 ]
+# Report order, and the tie-break when two strategies pick the same offer: the first listed is
+# the closest to what runs today.
+STRATEGY_RANK = {strategy: rank for rank, strategy in enumerate(STRATEGIES)}
 STRATEGY_LABELS = {
     "as_is": "As is (current box, current software)",
     "optimise": "Optimise software on the current box",

@@ -10,8 +10,8 @@ import math
 import pandas as pd
 
 from servecost.costs import (
-    STRATEGIES,
     STRATEGY_LABELS,
+    STRATEGY_RANK,
     cost_per_million_tokens,
     cost_per_query,
 )
@@ -69,7 +69,7 @@ def recommendations(costs: pd.DataFrame) -> list[dict]:
     for multiplier, rows in picks.groupby("traffic_multiplier", sort=True):
         # A tie (the same offer picked by two strategies) goes to the strategy listed first in
         # STRATEGIES, the closest to what runs today; the decision map breaks ties the same way.
-        rank = rows["strategy"].map({s: i for i, s in enumerate(STRATEGIES)})
+        rank = rows["strategy"].map(STRATEGY_RANK)
         best = rows.assign(rank=rank).sort_values(["monthly_cost", "rank"]).iloc[0]
         out.append(
             {
@@ -120,8 +120,7 @@ def payback_sensitivity_list(costs: pd.DataFrame, config: dict) -> list[dict]:
         config.get("engineering_rate", 0.0),
         config.get("engineering_rate_sensitivity", [0.0]),
     )
-    order = {s: i for i, s in enumerate(STRATEGIES)}
-    table = table.assign(order=table["strategy"].map(order))
+    table = table.assign(order=table["strategy"].map(STRATEGY_RANK))
     out = []
     for strategy, rows in table.sort_values(["order", "engineering_rate"]).groupby(
         "strategy", sort=False
