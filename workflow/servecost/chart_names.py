@@ -13,8 +13,9 @@ CHARTS: dict[str, str] = {
     "Pareto frontier (nothing is both cheaper and faster), the ringed point is your current box.",
     "cost_per_mtok_by_offer": "Cost per million tokens of the cheapest offers at today's traffic, "
     "GPU and CPU coloured apart: shorter is cheaper.",
-    "roi_timeline": "Cumulative cost over the months including one-off work; where a line crosses "
-    "below the baseline, that change has paid for itself (marked).",
+    "roi_timeline": "Cumulative cost over the months including one-off work at the configured "
+    "engineering rate; where a line crosses below the baseline, that change has paid for itself "
+    "(marked; a change with no one-off cost pays at once). The payback table shows other rates.",
     "decision_map": "Cheapest strategy for each traffic multiplier (x) and cache hit rate (y); the "
     "ringed cell is today.",
     "throughput_vs_batch": "Aggregate and per-stream decode tokens/s against batch size for the "
